@@ -1,0 +1,4 @@
+//! xdrmap: executable data mapping guides. A grammar tokenizes device logs, a YAML guide
+//! compiles into a plan, and the engine maps each record into normalized XDR tokens.
+
+pub mod syntax;

@@ -1,0 +1,88 @@
+//! Syntax phase: a grammar turns one line into a flat list of tokens that borrow from it.
+//!
+//! Token conventions, shared by every grammar (see `grammar/README.md`):
+//! - a `key` (or `key_*`) token opens a pair, the next `value` (or `value_*`) token closes it;
+//! - every other token is a field the grammar names itself, read by a guide as `@rule`.
+
+mod netscaler;
+
+pub use netscaler::NetScaler;
+
+use std::fmt;
+
+/// How a value was written on the wire, and so how to unescape it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escape {
+    /// Raw text: used as it is.
+    None,
+    /// Inside double quotes: `\"` and `\\` are escapes.
+    Quoted,
+    /// A CEF extension value: `\=`, `\\`, `\n`, `\r` are escapes.
+    Cef,
+}
+
+/// What a token is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Name<'a> {
+    /// A field the grammar names: an index into [`Grammar::fields`].
+    Field(u16),
+    /// A key the device sent (`Source`, `Start Time`, `src`).
+    Key(&'a str),
+}
+
+/// One token of a line: its name, its text (borrowed) and where it starts.
+#[derive(Clone, Copy, Debug)]
+pub struct Token<'a> {
+    pub name: Name<'a>,
+    pub value: &'a str,
+    pub escape: Escape,
+    /// Byte offset of the value in the line.
+    pub start: usize,
+}
+
+/// Why a line does not fit a grammar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 1-based column (in characters) where the grammar gave up.
+    pub column: usize,
+    /// What the grammar expected there, in words.
+    pub expected: String,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column {}: expected {}", self.column, self.expected)
+    }
+}
+
+/// A tokenizer for one device syntax.
+pub trait Grammar: Send + Sync {
+    /// The name a guide uses in `match.grammar`.
+    fn name(&self) -> &str;
+    /// The fields this grammar names itself, without the `@`, indexed by [`Name::Field`].
+    fn fields(&self) -> &[&str];
+    /// Tokenizes one line (without its line ending) into `out`, which is cleared first.
+    ///
+    /// # Errors
+    /// A [`SyntaxError`] when the line does not fit the grammar.
+    fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError>;
+}
+
+/// The grammars compiled into the binary.
+pub fn builtin_grammars() -> Vec<Box<dyn Grammar>> {
+    vec![Box::new(NetScaler)]
+}
+
+/// Strips one line ending (`\n` or `\r\n`) from a line.
+pub fn strip_line_ending(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
+/// Empties a token buffer and hands its allocation to a new lifetime, so one
+/// buffer serves every line without reallocating.
+pub fn recycle<'b>(mut tokens: Vec<Token<'_>>) -> Vec<Token<'b>> {
+    tokens.clear();
+    // An empty vector of a type with the same layout: the allocation is reused in place.
+    tokens.into_iter().map(|_| unreachable!()).collect()
+}

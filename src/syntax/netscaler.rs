@@ -1,0 +1,187 @@
+//! The built-in NetScaler grammar (`grammar/netscaler.pest`), compiled into the binary.
+
+use super::{Escape, Grammar, Name, SyntaxError, Token};
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/netscaler.pest"]
+struct NetScalerParser;
+
+/// The fields the NetScaler grammar names, in [`Name::Field`] order.
+const FIELDS: &[&str] = &[
+    "pri",
+    "relay_time",
+    "relay_tag",
+    "relay_program",
+    "relay_host",
+    "timestamp",
+    "host",
+    "ppe",
+    "partition",
+    "module",
+    "event",
+    "seq",
+    "n",
+    "message",
+    "text",
+    "tag",
+    "handler",
+    "request_host",
+    "request_time",
+    "sso",
+    "http_method",
+    "url",
+    "client_ip",
+    "transaction",
+    "appfw_session",
+    "profile",
+    "appfw_message",
+    "appfw_action",
+    "cef_version",
+    "cef_vendor",
+    "cef_product",
+    "cef_device_version",
+    "cef_class",
+    "cef_name",
+    "cef_severity",
+];
+
+/// What a rule's token is for the engine.
+enum Kind {
+    Key,
+    Value(Escape),
+    Field(u16),
+    /// Structure only (silent rules never reach the token stream).
+    Skip,
+}
+
+fn kind(rule: Rule) -> Kind {
+    match rule {
+        Rule::key | Rule::key_cef => Kind::Key,
+        Rule::value | Rule::value_time | Rule::value_colon => Kind::Value(Escape::None),
+        Rule::value_quoted => Kind::Value(Escape::Quoted),
+        Rule::value_cef => Kind::Value(Escape::Cef),
+        Rule::pri => Kind::Field(0),
+        Rule::relay_time => Kind::Field(1),
+        Rule::relay_tag => Kind::Field(2),
+        Rule::relay_program => Kind::Field(3),
+        Rule::relay_host => Kind::Field(4),
+        Rule::timestamp => Kind::Field(5),
+        Rule::host => Kind::Field(6),
+        Rule::ppe => Kind::Field(7),
+        Rule::partition => Kind::Field(8),
+        Rule::module => Kind::Field(9),
+        Rule::event => Kind::Field(10),
+        Rule::seq => Kind::Field(11),
+        Rule::n => Kind::Field(12),
+        Rule::message => Kind::Field(13),
+        Rule::text => Kind::Field(14),
+        Rule::tag => Kind::Field(15),
+        Rule::handler => Kind::Field(16),
+        Rule::request_host => Kind::Field(17),
+        Rule::request_time => Kind::Field(18),
+        Rule::sso => Kind::Field(19),
+        Rule::http_method => Kind::Field(20),
+        Rule::url => Kind::Field(21),
+        Rule::client_ip => Kind::Field(22),
+        Rule::transaction => Kind::Field(23),
+        Rule::appfw_session => Kind::Field(24),
+        Rule::profile => Kind::Field(25),
+        Rule::appfw_message => Kind::Field(26),
+        Rule::appfw_action => Kind::Field(27),
+        Rule::cef_version => Kind::Field(28),
+        Rule::cef_vendor => Kind::Field(29),
+        Rule::cef_product => Kind::Field(30),
+        Rule::cef_device_version => Kind::Field(31),
+        Rule::cef_class => Kind::Field(32),
+        Rule::cef_name => Kind::Field(33),
+        Rule::cef_severity => Kind::Field(34),
+        _ => Kind::Skip,
+    }
+}
+
+/// The NetScaler / Citrix ADC syslog grammar.
+pub struct NetScaler;
+
+impl Grammar for NetScaler {
+    fn name(&self) -> &str {
+        "netscaler"
+    }
+
+    fn fields(&self) -> &[&str] {
+        FIELDS
+    }
+
+    fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
+        out.clear();
+        let pairs = NetScalerParser::parse(Rule::line, line).map_err(syntax_error)?;
+        let mut open_key: Option<&'a str> = None;
+        for pair in pairs {
+            let span = pair.as_span();
+            let text = span.as_str();
+            match kind(pair.as_rule()) {
+                Kind::Key => {
+                    if let Some(key) = open_key.replace(text) {
+                        out.push(empty_value(key, span.start()));
+                    }
+                }
+                Kind::Value(escape) => {
+                    let key = open_key.take().unwrap_or("");
+                    let value = text.trim_end_matches(' ');
+                    out.push(Token { name: Name::Key(key), value, escape, start: span.start() });
+                }
+                Kind::Field(id) => {
+                    out.push(Token { name: Name::Field(id), value: text, escape: Escape::None, start: span.start() });
+                }
+                Kind::Skip => {}
+            }
+        }
+        if let Some(key) = open_key {
+            out.push(empty_value(key, line.len()));
+        }
+        Ok(())
+    }
+}
+
+fn empty_value(key: &str, start: usize) -> Token<'_> {
+    Token { name: Name::Key(key), value: "", escape: Escape::None, start }
+}
+
+fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
+    let column = match error.line_col {
+        pest::error::LineColLocation::Pos((_, col)) | pest::error::LineColLocation::Span((_, col), _) => col,
+    };
+    let expected = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
+            let mut words: Vec<&str> = positives.iter().map(|rule| describe(*rule)).collect();
+            words.sort_unstable();
+            words.dedup();
+            words.join(" or ")
+        }
+        _ => "a NetScaler message".to_string(),
+    };
+    SyntaxError { column, expected }
+}
+
+/// Words a NetScaler engineer would use for what the grammar expected.
+fn describe(rule: Rule) -> &'static str {
+    match rule {
+        Rule::pri => "a syslog priority",
+        Rule::timestamp => "a timestamp",
+        Rule::host | Rule::relay_host => "a host name",
+        Rule::ppe => "a packet engine id like 0-PPE-0",
+        Rule::partition | Rule::module | Rule::event => "a module and event name",
+        Rule::seq | Rule::n => "a sequence number",
+        Rule::key | Rule::key_cef => "a key",
+        Rule::value | Rule::value_quoted | Rule::value_time | Rule::value_cef | Rule::value_colon => "a value",
+        Rule::cef_version
+        | Rule::cef_vendor
+        | Rule::cef_product
+        | Rule::cef_device_version
+        | Rule::cef_class
+        | Rule::cef_name
+        | Rule::cef_severity => "a CEF header field",
+        Rule::EOI => "the end of the line",
+        _ => "a NetScaler message",
+    }
+}
