@@ -13,13 +13,20 @@ fn main() {
                     println!("{}: OK", i + 1);
                     for t in &out {
                         match t.name {
-                            Name::Field(f) => println!("   @{} = {:?}", g.fields()[f as usize], t.value),
+                            Name::Field(f) => {
+                                println!("   @{} = {:?}", g.fields()[f as usize], t.value)
+                            }
                             Name::Key(k) => println!("   {:?} = {:?} {:?}", k, t.value, t.escape),
                         }
                     }
                 }
             }
-            Err(e) => println!("{}: ERR {} :: {}", i + 1, e, line.chars().take(150).collect::<String>()),
+            Err(e) => println!(
+                "{}: ERR {} :: {}",
+                i + 1,
+                e,
+                line.chars().take(150).collect::<String>()
+            ),
         }
     }
 }

@@ -1,5 +1,7 @@
-//! The `xdrmap` command line.
-use std::process::ExitCode;
-fn main() -> ExitCode {
-    ExitCode::SUCCESS
+//! The `xdrmap` binary: see `xdrmap --help`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
 }

@@ -128,10 +128,20 @@ impl Grammar for NetScaler {
                 Kind::Value(escape) => {
                     let key = open_key.take().unwrap_or("");
                     let value = text.trim_end_matches(' ');
-                    out.push(Token { name: Name::Key(key), value, escape, start: span.start() });
+                    out.push(Token {
+                        name: Name::Key(key),
+                        value,
+                        escape,
+                        start: span.start(),
+                    });
                 }
                 Kind::Field(id) => {
-                    out.push(Token { name: Name::Field(id), value: text, escape: Escape::None, start: span.start() });
+                    out.push(Token {
+                        name: Name::Field(id),
+                        value: text,
+                        escape: Escape::None,
+                        start: span.start(),
+                    });
                 }
                 Kind::Skip => {}
             }
@@ -144,12 +154,18 @@ impl Grammar for NetScaler {
 }
 
 fn empty_value(key: &str, start: usize) -> Token<'_> {
-    Token { name: Name::Key(key), value: "", escape: Escape::None, start }
+    Token {
+        name: Name::Key(key),
+        value: "",
+        escape: Escape::None,
+        start,
+    }
 }
 
 fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
     let column = match error.line_col {
-        pest::error::LineColLocation::Pos((_, col)) | pest::error::LineColLocation::Span((_, col), _) => col,
+        pest::error::LineColLocation::Pos((_, col))
+        | pest::error::LineColLocation::Span((_, col), _) => col,
     };
     let expected = match &error.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
@@ -173,7 +189,11 @@ fn describe(rule: Rule) -> &'static str {
         Rule::partition | Rule::module | Rule::event => "a module and event name",
         Rule::seq | Rule::n => "a sequence number",
         Rule::key | Rule::key_cef => "a key",
-        Rule::value | Rule::value_quoted | Rule::value_time | Rule::value_cef | Rule::value_colon => "a value",
+        Rule::value
+        | Rule::value_quoted
+        | Rule::value_time
+        | Rule::value_cef
+        | Rule::value_colon => "a value",
         Rule::cef_version
         | Rule::cef_vendor
         | Rule::cef_product

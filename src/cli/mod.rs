@@ -1,0 +1,44 @@
+//! Command line: raw flags are validated into settings once, before any work.
+
+mod map;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Normalize device logs into Qualys Context XDR tokens, with data mapping guides you can edit.
+///
+/// A guide (YAML) mirrors a vendor's data mapping guide row for row; xdrmap compiles it at
+/// startup and maps every log line into one JSON event whose keys are the guide's tokens.
+/// The Citrix Loadbalancer (NetScaler / ADC) guide is built in.
+#[derive(Debug, Parser)]
+#[command(
+    name = "xdrmap",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Map(map::MapArgs),
+}
+
+/// Runs the command line and returns the process exit code:
+/// 0 all input read, 1 lines rejected under `--strict`, 2 usage, guide or read errors.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Map(args) => map::run(args),
+    }
+}

@@ -1,0 +1,190 @@
+//! The compiled plan: guides resolved into slots, converters and output names.
+//! Immutable once built, `Send + Sync`, shared by every worker.
+
+use crate::guide::spec::Part;
+use crate::syntax::Grammar;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Everything the engine needs, resolved: no name is looked up per record except a
+/// device key in [`Slots::by_key`].
+pub struct Plan {
+    pub grammars: Vec<Box<dyn Grammar>>,
+    pub guides: Vec<Guide>,
+}
+
+/// One compiled device guide.
+pub struct Guide {
+    pub name: String,
+    pub title: String,
+    /// Where the guide came from (`<built-in>/...` for the embedded one).
+    pub file: PathBuf,
+    pub device: Device,
+    /// Index into [`Plan::grammars`].
+    pub grammar: usize,
+    pub claim: Claim,
+    pub slots: Slots,
+    /// Data fields then internal fields, in the guide's order.
+    pub fields: Vec<Field>,
+    /// Object name for keys no row maps, when they are kept.
+    pub unmapped_field: Option<String>,
+    /// Array name for fields that failed their type.
+    pub errors_field: String,
+    /// Whether any field is an expression (earlier values must then be kept per record).
+    pub has_expressions: bool,
+}
+
+/// The guide's device details.
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub device_type: String,
+    pub vendor: String,
+    pub product: String,
+    pub model: Option<String>,
+    pub supported_versions: Vec<String>,
+    pub formats: Vec<String>,
+}
+
+/// Which lines a guide claims.
+pub struct Claim {
+    pub native: bool,
+    pub cef: Vec<(String, String)>,
+    /// The grammar's `@cef_vendor` and `@cef_product` fields, when it has them.
+    pub cef_fields: Option<(u16, u16)>,
+}
+
+/// Where each source value of a record is kept while it is mapped.
+pub struct Slots {
+    /// Grammar field id → slot.
+    pub by_field: Vec<Option<u16>>,
+    /// Device key → slot.
+    pub by_key: HashMap<Box<str>, u16>,
+    /// Slot → the source name as the guide writes it (for error reports).
+    pub names: Vec<String>,
+}
+
+impl Slots {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// One output token and how to produce it.
+pub struct Field {
+    pub token: String,
+    /// The vendor's source column, for reports.
+    pub source: Option<String>,
+    pub ty: Type,
+    pub producer: Producer,
+    pub on_invalid: OnInvalid,
+}
+
+/// The type of a token's value, and so its JSON form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Type {
+    /// RFC 3339 UTC string.
+    Timestamp,
+    /// IPv4 or IPv6 address string.
+    Ip,
+    /// JSON number, 0-65535.
+    Port,
+    /// JSON number, unsigned 64-bit.
+    Integer,
+    String,
+    /// A string from a fixed vocabulary.
+    Enum(Vec<String>),
+}
+
+impl Type {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Type::Timestamp => "timestamp",
+            Type::Ip => "ip",
+            Type::Port => "port",
+            Type::Integer => "integer",
+            Type::String => "string",
+            Type::Enum(_) => "enum",
+        }
+    }
+}
+
+/// Where a field's value comes from.
+pub enum Producer {
+    /// The first source present whose value passes the type.
+    Sources(Vec<Source>),
+    Const(String),
+    Param(Param),
+    Generate(Generator),
+    Expr(Expression),
+}
+
+/// One source of a field: a slot and the transform applied to its value.
+pub struct Source {
+    pub slot: u16,
+    pub transform: Option<Transform>,
+}
+
+/// A resolved transform.
+#[derive(Clone, Debug)]
+pub enum Transform {
+    SplitIpPort(Part),
+    SplitStatus(Part),
+    /// Pairs compared without regard to ASCII case.
+    Map(Vec<(String, String)>),
+    SyslogSeverity,
+    Before(String),
+    After(String),
+}
+
+/// Values given at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Param {
+    CustomerId,
+    CollectorId,
+    EventSourceId,
+}
+
+impl Param {
+    pub const ALL: [(&'static str, Param); 3] = [
+        ("customer_id", Param::CustomerId),
+        ("collector_id", Param::CollectorId),
+        ("event_source_id", Param::EventSourceId),
+    ];
+}
+
+/// Values made per event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generator {
+    /// A random (v4) UUID.
+    Uuid,
+    /// When the line was read.
+    ReceivedTime,
+}
+
+impl Generator {
+    pub const ALL: [(&'static str, Generator); 2] = [
+        ("uuid", Generator::Uuid),
+        ("received_time", Generator::ReceivedTime),
+    ];
+}
+
+/// What a field does when its value fails its type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// Leave the field out and record the problem in the event.
+    Flag,
+    /// Leave the field out silently.
+    Skip,
+}
+
+/// A compiled minijinja expression and the earlier fields it reads.
+pub struct Expression {
+    pub source: String,
+    pub compiled: minijinja::Expression<'static, 'static>,
+    /// Variable name → index of the field that produces it.
+    pub inputs: Vec<(String, usize)>,
+}

@@ -1,0 +1,387 @@
+//! Conversions from device text to typed values: timestamps, addresses, ports, numbers,
+//! and the transforms a guide row may apply first.
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// The order of day, month and year in NetScaler dates (`-dateFormat`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DateOrder {
+    /// `MM/DD/YYYY`, NetScaler's default.
+    #[default]
+    Mdy,
+    /// `DD/MM/YYYY`.
+    Dmy,
+    /// `YYYY/MM/DD` (also recognised whatever the setting).
+    Ymd,
+}
+
+impl std::str::FromStr for DateOrder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "MMDDYYYY" => Ok(DateOrder::Mdy),
+            "DDMMYYYY" => Ok(DateOrder::Dmy),
+            "YYYYMMDD" => Ok(DateOrder::Ymd),
+            _ => Err(format!(
+                "unknown date format '{s}' (expected MMDDYYYY, DDMMYYYY or YYYYMMDD)"
+            )),
+        }
+    }
+}
+
+/// How to read times that do not say everything themselves.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeSettings {
+    pub order: DateOrder,
+    /// The appliance's zone, for times written without one (`-timeZone LOCAL_TIME`).
+    pub zone: Tz,
+}
+
+impl Default for TimeSettings {
+    fn default() -> Self {
+        TimeSettings {
+            order: DateOrder::Mdy,
+            zone: Tz::UTC,
+        }
+    }
+}
+
+/// Reads a timestamp in any form NetScaler and its relays write.
+///
+/// `received` supplies the year of BSD relay stamps (`Mar  7 10:59:24`), which have none.
+///
+/// # Errors
+/// A short reason when the text is not a time xdrmap can read.
+pub fn parse_time(
+    text: &str,
+    settings: &TimeSettings,
+    received: DateTime<Utc>,
+) -> Result<DateTime<Utc>, &'static str> {
+    let text = text.trim();
+    let b = text.as_bytes();
+    if b.len() >= 19 && b[4] == b'-' && b[10] == b'T' {
+        return parse_iso(text, settings);
+    }
+    if b.len() >= 10 && (b[2] == b'/' || b[4] == b'/') {
+        return parse_native(text, settings);
+    }
+    if b.first().is_some_and(u8::is_ascii_alphabetic) {
+        return parse_named_month(text, settings, received);
+    }
+    if b.len() >= 8 && b[2] == b':' && b[5] == b':' {
+        return Err("a time of day without a date");
+    }
+    Err("not a timestamp")
+}
+
+/// `MM/DD/YYYY:HH:MM:SS[ zone]`, `DD/MM/YYYY:...`, `YYYY/MM/DD:...`; the old `: ` after the date.
+fn parse_native(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'static str> {
+    let b = text.as_bytes();
+    let (y, m, d) = if b[4] == b'/' {
+        (num(b, 0, 4)?, num(b, 5, 2)?, num(b, 8, 2)?)
+    } else {
+        if b[5] != b'/' {
+            return Err("not a timestamp");
+        }
+        let (first, second, year) = (num(b, 0, 2)?, num(b, 3, 2)?, num(b, 6, 4)?);
+        match settings.order {
+            DateOrder::Dmy => (year, second, first),
+            DateOrder::Mdy | DateOrder::Ymd => (year, first, second),
+        }
+    };
+    let rest = text.get(10..).ok_or("not a timestamp")?;
+    let rest = rest
+        .strip_prefix(':')
+        .ok_or("no time after the date")?
+        .trim_start();
+    let rb = rest.as_bytes();
+    if rb.len() < 8 || rb[2] != b':' || rb[5] != b':' {
+        return Err("no time after the date");
+    }
+    let (hh, mi, ss) = (num(rb, 0, 2)?, num(rb, 3, 2)?, num(rb, 6, 2)?);
+    let date = NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(date_error(settings))?;
+    let time = NaiveTime::from_hms_opt(hh, mi, ss).ok_or("hour, minute or second out of range")?;
+    in_zone(date.and_time(time), rest[8..].trim(), settings)
+}
+
+fn date_error(settings: &TimeSettings) -> &'static str {
+    match settings.order {
+        DateOrder::Mdy => "not a valid date in MMDDYYYY order (see --date-format)",
+        DateOrder::Dmy => "not a valid date in DDMMYYYY order (see --date-format)",
+        DateOrder::Ymd => "not a valid date",
+    }
+}
+
+/// ISO 8601 / RFC 3339, with or without an offset.
+fn parse_iso(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'static str> {
+    let b = text.as_bytes();
+    let mut end = 19;
+    if b.get(end) == Some(&b'.') {
+        end += 1;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+    }
+    let (clock, zone) = (
+        text.get(..end).ok_or("not an ISO 8601 time")?,
+        text.get(end..).unwrap_or(""),
+    );
+    let naive = NaiveDateTime::parse_from_str(clock, "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|_| "not an ISO 8601 time")?;
+    in_zone(naive, zone.trim(), settings)
+}
+
+/// `Mar  7 10:59:24` (BSD relay stamp, year taken from the receive time) and
+/// `Jun 01, 2021 11:29:04 AM` (the Qualys display form).
+fn parse_named_month(
+    text: &str,
+    settings: &TimeSettings,
+    received: DateTime<Utc>,
+) -> Result<DateTime<Utc>, &'static str> {
+    if let Ok(naive) = NaiveDateTime::parse_from_str(text, "%b %d, %Y %I:%M:%S %p") {
+        return in_zone(naive, "", settings);
+    }
+    let mut parts = text.split_whitespace();
+    let (month, day, clock) = (parts.next(), parts.next(), parts.next());
+    let (Some(month), Some(day), Some(clock), None) = (month, day, clock, parts.next()) else {
+        return Err("not a timestamp");
+    };
+    let month = month_number(month).ok_or("not a month name")?;
+    let day: u32 = day.parse().map_err(|_| "not a day of the month")?;
+    let time = NaiveTime::parse_from_str(clock, "%H:%M:%S").map_err(|_| "not a time of day")?;
+    // A relay stamp has no year: take the receive year, or the one before when that
+    // would put the event more than a day in the future.
+    let year = received.year();
+    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or("not a valid date")?;
+    let t = in_zone(date.and_time(time), "", settings)?;
+    if t > received + chrono::Duration::days(1) {
+        let date = NaiveDate::from_ymd_opt(year - 1, month, day).ok_or("not a valid date")?;
+        return in_zone(date.and_time(time), "", settings);
+    }
+    Ok(t)
+}
+
+fn month_number(name: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let prefix = name.get(..3)?.to_ascii_lowercase();
+    MONTHS
+        .iter()
+        .position(|m| *m == prefix)
+        .map(|i| i as u32 + 1)
+}
+
+/// Places a wall-clock time in the zone its suffix names, or in the configured zone.
+fn in_zone(
+    naive: NaiveDateTime,
+    zone: &str,
+    settings: &TimeSettings,
+) -> Result<DateTime<Utc>, &'static str> {
+    match zone {
+        "" => local(naive, settings.zone),
+        "GMT" | "UTC" | "Z" | "UT" => Ok(naive.and_utc()),
+        _ => {
+            if let Some(offset) = parse_offset(zone).or_else(|| abbreviation(zone)) {
+                return offset
+                    .from_local_datetime(&naive)
+                    .single()
+                    .map(|t| t.with_timezone(&Utc))
+                    .ok_or("bad offset");
+            }
+            let tz: Tz = zone.parse().map_err(|_| "unknown time zone")?;
+            local(naive, tz)
+        }
+    }
+}
+
+fn local(naive: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, &'static str> {
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or("a local time that does not exist in the zone (daylight saving gap)")
+}
+
+/// `+02:00`, `+0200`, `-05`.
+fn parse_offset(zone: &str) -> Option<FixedOffset> {
+    let sign = match zone.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+    if digits.len() != 2 && digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = if digits.len() == 4 {
+        digits[2..].parse().ok()?
+    } else {
+        0
+    };
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+/// The North American and European abbreviations relays write; others are ambiguous.
+fn abbreviation(zone: &str) -> Option<FixedOffset> {
+    let hours = match zone {
+        "EST" => -5,
+        "EDT" | "AST" => -4,
+        "CST" => -6,
+        "CDT" => -5,
+        "MST" => -7,
+        "MDT" => -6,
+        "PST" => -8,
+        "PDT" => -7,
+        "WET" => 0,
+        "BST" | "CET" | "WEST" => 1,
+        "CEST" | "EET" => 2,
+        "EEST" => 3,
+        _ => return None,
+    };
+    FixedOffset::east_opt(hours * 3600)
+}
+
+fn num(b: &[u8], at: usize, len: usize) -> Result<u32, &'static str> {
+    let digits = b.get(at..at + len).ok_or("not a timestamp")?;
+    let mut n = 0u32;
+    for d in digits {
+        if !d.is_ascii_digit() {
+            return Err("not a timestamp");
+        }
+        n = n * 10 + u32::from(d - b'0');
+    }
+    Ok(n)
+}
+
+/// Reads an IP address (v4 or v6).
+///
+/// # Errors
+/// When the text is not an address.
+pub fn parse_ip(text: &str) -> Result<IpAddr, &'static str> {
+    text.parse().map_err(|_| "not an IP address")
+}
+
+/// Reads a TCP/UDP port.
+///
+/// # Errors
+/// When the text is not a number from 0 to 65535.
+pub fn parse_port(text: &str) -> Result<u16, &'static str> {
+    text.parse().map_err(|_| "not a port number (0-65535)")
+}
+
+/// Reads a non-negative integer (byte counts are 64-bit on newer firmware).
+///
+/// # Errors
+/// When the text is not a whole number that fits 64 bits.
+pub fn parse_integer(text: &str) -> Result<u64, &'static str> {
+    text.parse().map_err(|_| "not a whole number")
+}
+
+/// Splits `ip:port`, `[v6]:port` and unbracketed `v6:port`. A bare address has no port.
+pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
+    if text.parse::<IpAddr>().is_ok() {
+        return (text, None);
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        if let Some((ip, port)) = rest.split_once("]:") {
+            return (ip, Some(port));
+        }
+    }
+    match text.rsplit_once(':') {
+        Some((ip, port)) if !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()) => {
+            (ip, Some(port))
+        }
+        _ => (text, None),
+    }
+}
+
+/// Splits a CMD_EXECUTED status: `Success` → (`Success`, none); `ERROR: text` → (`ERROR`, `text`).
+pub fn split_status(text: &str) -> (&str, Option<&str>) {
+    if let Some((head, tail)) = text.split_once(':') {
+        let is_word = !head.is_empty()
+            && head
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c == b' ' || c == b'_');
+        if is_word {
+            let tail = tail.trim();
+            return (head.trim(), (!tail.is_empty()).then_some(tail));
+        }
+    }
+    (text, None)
+}
+
+/// The severity name of a syslog PRI (`134`) or a `facility.level` tag (`local0.info`).
+///
+/// # Errors
+/// When the text is neither.
+pub fn syslog_severity(text: &str) -> Result<&'static str, &'static str> {
+    const NAMES: [&str; 8] = [
+        "Emergency",
+        "Alert",
+        "Critical",
+        "Error",
+        "Warning",
+        "Notice",
+        "Informational",
+        "Debug",
+    ];
+    if !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()) {
+        let pri: u32 = text.parse().map_err(|_| "not a syslog priority")?;
+        if pri > 191 {
+            return Err("a syslog priority above 191");
+        }
+        return Ok(NAMES[(pri & 7) as usize]);
+    }
+    let level = text.rsplit('.').next().unwrap_or(text).to_ascii_lowercase();
+    let index = match level.as_str() {
+        "emerg" | "emergency" | "panic" => 0,
+        "alert" => 1,
+        "crit" | "critical" => 2,
+        "err" | "error" => 3,
+        "warn" | "warning" => 4,
+        "notice" => 5,
+        "info" | "informational" => 6,
+        "debug" => 7,
+        _ => return Err("not a syslog priority or level"),
+    };
+    Ok(NAMES[index])
+}
+
+/// Removes the escapes of a value, borrowing when there are none.
+pub fn unescape(text: &str, escape: crate::syntax::Escape) -> Cow<'_, str> {
+    use crate::syntax::Escape;
+    if escape == Escape::None || memchr::memchr(b'\\', text.as_bytes()).is_none() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match (escape, chars.next()) {
+            (_, Some('\\')) => out.push('\\'),
+            (Escape::Quoted, Some('"')) => out.push('"'),
+            (Escape::Cef, Some('=')) => out.push('='),
+            (Escape::Cef, Some('|')) => out.push('|'),
+            (Escape::Cef, Some('n')) => out.push('\n'),
+            (Escape::Cef, Some('r')) => out.push('\r'),
+            (_, Some(other)) => {
+                out.push('\\');
+                out.push(other);
+            }
+            (_, None) => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Formats a time as RFC 3339 UTC (`2024-07-07T19:16:12Z`, with a fraction only when there is one).
+pub fn format_time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}

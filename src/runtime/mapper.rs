@@ -1,0 +1,518 @@
+//! The engine: one call maps one record through the plan and appends one JSON event.
+
+use super::convert::{self, TimeSettings};
+use crate::guide::plan::{
+    Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Source, Transform, Type,
+};
+use crate::guide::spec::Part;
+use crate::output::{write_key, write_str, write_u64};
+use crate::syntax::{recycle, Name, SyntaxError, Token};
+use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+
+/// Run-time settings: fixed for a run, shared by every worker.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub time: TimeSettings,
+    pub customer_id: Option<String>,
+    pub collector_id: Option<String>,
+    pub event_source_id: Option<String>,
+    /// Map every line with this guide (index into [`Plan::guides`]) instead of the one that claims it.
+    pub forced_guide: Option<usize>,
+}
+
+/// What became of one record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// An event was written; `field_errors` fields failed their type and were left out.
+    Mapped { guide: usize, field_errors: usize },
+    /// No event was written, for this reason.
+    Rejected(String),
+}
+
+/// A typed value on its way to the output.
+#[derive(Clone, Debug)]
+enum Value<'a> {
+    Str(Cow<'a, str>),
+    UInt(u64),
+    Time(DateTime<Utc>),
+}
+
+/// A field whose value failed its type.
+struct FieldError {
+    token: usize,
+    source: String,
+    value: String,
+    reason: &'static str,
+}
+
+/// Maps records with one plan; holds the scratch buffers one worker reuses for every line.
+pub struct Mapper<'p> {
+    plan: &'p Plan,
+    settings: &'p Settings,
+    tokens: Vec<Token<'static>>,
+    slots: Vec<Option<u32>>,
+    unmapped: Vec<u32>,
+    errors: Vec<FieldError>,
+}
+
+impl<'p> Mapper<'p> {
+    pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
+        Mapper {
+            plan,
+            settings,
+            tokens: Vec::new(),
+            slots: Vec::new(),
+            unmapped: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Maps one line (without its line ending). On success one JSON object and a newline are
+    /// appended to `out`; on rejection nothing is.
+    pub fn map<'a>(&mut self, line: &'a str, received: DateTime<Utc>, out: &mut Vec<u8>) -> Outcome
+    where
+        'p: 'a,
+    {
+        let mut tokens: Vec<Token<'a>> = recycle(std::mem::take(&mut self.tokens));
+        let outcome = match self.select(line, &mut tokens) {
+            Ok(guide) => {
+                let field_errors =
+                    self.write_event(&self.plan.guides[guide], &tokens, received, out);
+                Outcome::Mapped {
+                    guide,
+                    field_errors,
+                }
+            }
+            Err(reason) => Outcome::Rejected(reason),
+        };
+        self.tokens = recycle(tokens);
+        outcome
+    }
+
+    /// Tokenizes the line and finds the guide that claims it.
+    fn select<'a>(&self, line: &'a str, tokens: &mut Vec<Token<'a>>) -> Result<usize, String> {
+        let mut tokenized: Option<usize> = None;
+        let mut failure: Option<(usize, SyntaxError)> = None;
+        for (index, guide) in self.plan.guides.iter().enumerate() {
+            let forced = self.settings.forced_guide == Some(index);
+            if self.settings.forced_guide.is_some() && !forced {
+                continue;
+            }
+            if tokenized != Some(guide.grammar) {
+                match self.plan.grammars[guide.grammar].tokenize(line, tokens) {
+                    Ok(()) => tokenized = Some(guide.grammar),
+                    Err(e) => {
+                        tokenized = None;
+                        failure.get_or_insert((guide.grammar, e));
+                        continue;
+                    }
+                }
+            }
+            if forced || claims(guide, tokens) {
+                return Ok(index);
+            }
+        }
+        if tokenized.is_some() || failure.is_none() {
+            return Err(match cef_identity(self.plan, tokens) {
+                Some((vendor, product)) => {
+                    format!("no guide claims CEF lines of vendor '{vendor}', product '{product}'")
+                }
+                None => "no guide claims this line".to_string(),
+            });
+        }
+        let (grammar, e) = failure.unwrap_or((
+            0,
+            SyntaxError {
+                column: 1,
+                expected: String::new(),
+            },
+        ));
+        Err(format!(
+            "does not fit grammar '{}' at {e}",
+            self.plan.grammars[grammar].name()
+        ))
+    }
+
+    fn write_event<'a>(
+        &mut self,
+        guide: &'p Guide,
+        tokens: &[Token<'a>],
+        received: DateTime<Utc>,
+        out: &mut Vec<u8>,
+    ) -> usize
+    where
+        'p: 'a,
+    {
+        self.fill_slots(guide, tokens);
+        self.errors.clear();
+        let mut values: Vec<Option<Value<'a>>> = Vec::new();
+        out.push(b'{');
+        let mut first = true;
+        for (index, field) in guide.fields.iter().enumerate() {
+            let value = self.produce(guide, index, field, tokens, received, &values);
+            if let Some(v) = &value {
+                write_key(out, &mut first, &field.token);
+                write_value(out, v);
+            }
+            if guide.has_expressions {
+                values.push(value);
+            }
+        }
+        if let Some(name) = &guide.unmapped_field {
+            self.write_unmapped(name, guide, tokens, out, &mut first);
+        }
+        if !self.errors.is_empty() {
+            write_key(out, &mut first, &guide.errors_field);
+            out.push(b'[');
+            for (i, e) in self.errors.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let mut f = true;
+                out.push(b'{');
+                write_key(out, &mut f, "token");
+                write_str(out, &guide.fields[e.token].token);
+                write_key(out, &mut f, "source");
+                write_str(out, &e.source);
+                write_key(out, &mut f, "value");
+                write_str(out, &e.value);
+                write_key(out, &mut f, "error");
+                write_str(out, e.reason);
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b"}\n");
+        self.errors.len()
+    }
+
+    /// Puts each token in its slot (the first occurrence wins); the rest are unmapped.
+    fn fill_slots(&mut self, guide: &Guide, tokens: &[Token<'_>]) {
+        self.slots.clear();
+        self.slots.resize(guide.slots.len(), None);
+        self.unmapped.clear();
+        for (i, t) in tokens.iter().enumerate() {
+            if t.value.is_empty() {
+                continue;
+            }
+            let slot = match t.name {
+                Name::Field(id) => guide.slots.by_field.get(id as usize).copied().flatten(),
+                Name::Key(key) => guide.slots.by_key.get(key).copied(),
+            };
+            match slot {
+                Some(s) if self.slots[s as usize].is_none() => {
+                    self.slots[s as usize] = Some(i as u32)
+                }
+                _ => self.unmapped.push(i as u32),
+            }
+        }
+    }
+
+    fn produce<'a>(
+        &mut self,
+        guide: &'p Guide,
+        index: usize,
+        field: &'p Field,
+        tokens: &[Token<'a>],
+        received: DateTime<Utc>,
+        values: &[Option<Value<'a>>],
+    ) -> Option<Value<'a>>
+    where
+        'p: 'a,
+    {
+        let settings = self.settings;
+        let given = |text: &'p str| typed(Cow::Borrowed(text), &field.ty, settings, received).ok();
+        match &field.producer {
+            Producer::Sources(sources) => {
+                self.from_sources(guide, index, field, sources, tokens, received)
+            }
+            Producer::Const(text) => given(text),
+            Producer::Param(param) => {
+                let value = match param {
+                    Param::CustomerId => &settings.customer_id,
+                    Param::CollectorId => &settings.collector_id,
+                    Param::EventSourceId => &settings.event_source_id,
+                };
+                value.as_deref().and_then(given)
+            }
+            Producer::Generate(Generator::Uuid) => {
+                Some(Value::Str(Cow::Owned(uuid::Uuid::new_v4().to_string())))
+            }
+            Producer::Generate(Generator::ReceivedTime) => Some(Value::Time(received)),
+            Producer::Expr(expr) => {
+                let mut ctx = std::collections::BTreeMap::new();
+                for (name, i) in &expr.inputs {
+                    let v = match values.get(*i).cloned().flatten() {
+                        Some(Value::Str(s)) => minijinja::Value::from(s.into_owned()),
+                        Some(Value::UInt(n)) => minijinja::Value::from(n),
+                        Some(Value::Time(t)) => minijinja::Value::from(convert::format_time(&t)),
+                        None => minijinja::Value::from(()),
+                    };
+                    ctx.insert(name.as_str(), v);
+                }
+                let result = match expr.compiled.eval(ctx) {
+                    Ok(v) if v.is_none() || v.is_undefined() => return None,
+                    Ok(v) => v.to_string(),
+                    Err(e) => {
+                        self.flag(index, field, "expr", expr.source.clone(), leak_reason(&e));
+                        return None;
+                    }
+                };
+                if result.is_empty() {
+                    return None;
+                }
+                match typed(Cow::Owned(result.clone()), &field.ty, settings, received) {
+                    Ok(v) => Some(v),
+                    Err(why) => {
+                        self.flag(index, field, "expr", result, why);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first source present whose value passes the field's type.
+    fn from_sources<'a>(
+        &mut self,
+        guide: &'p Guide,
+        index: usize,
+        field: &'p Field,
+        sources: &'p [Source],
+        tokens: &[Token<'a>],
+        received: DateTime<Utc>,
+    ) -> Option<Value<'a>>
+    where
+        'p: 'a,
+    {
+        let mut failed: Option<(u16, String, &'static str)> = None;
+        for source in sources {
+            let Some(t) = self.slots[source.slot as usize] else {
+                continue;
+            };
+            let token = &tokens[t as usize];
+            let raw = convert::unescape(token.value, token.escape);
+            let raw = match &source.transform {
+                Some(transform) => match apply(transform, raw) {
+                    Ok(Some(v)) => v,
+                    Ok(None) => continue,
+                    Err(why) => {
+                        failed.get_or_insert((source.slot, token.value.to_string(), why));
+                        continue;
+                    }
+                },
+                None => raw,
+            };
+            if raw.is_empty() {
+                continue;
+            }
+            match typed(raw, &field.ty, self.settings, received) {
+                Ok(v) => return Some(v),
+                Err(why) => {
+                    failed.get_or_insert((source.slot, token.value.to_string(), why));
+                }
+            }
+        }
+        if let Some((slot, value, why)) = failed {
+            self.flag(index, field, &guide.slots.names[slot as usize], value, why);
+        }
+        None
+    }
+
+    fn flag(
+        &mut self,
+        index: usize,
+        field: &Field,
+        source: &str,
+        value: String,
+        reason: &'static str,
+    ) {
+        if field.on_invalid == OnInvalid::Flag {
+            self.errors.push(FieldError {
+                token: index,
+                source: source.to_string(),
+                value,
+                reason,
+            });
+        }
+    }
+
+    /// Writes the tokens no row took, under one object; a key seen twice becomes an array.
+    fn write_unmapped<'a>(
+        &self,
+        name: &str,
+        guide: &Guide,
+        tokens: &[Token<'a>],
+        out: &mut Vec<u8>,
+        first: &mut bool,
+    ) {
+        if self.unmapped.is_empty() {
+            return;
+        }
+        let fields = self.plan.grammars[guide.grammar].fields();
+        let key_of = |t: &Token<'a>| unmapped_key(t, fields);
+        write_key(out, first, name);
+        out.push(b'{');
+        let mut inner_first = true;
+        for (n, &i) in self.unmapped.iter().enumerate() {
+            let key = key_of(&tokens[i as usize]);
+            if self.unmapped[..n]
+                .iter()
+                .any(|&j| key_of(&tokens[j as usize]) == key)
+            {
+                continue;
+            }
+            let same: Vec<&Token<'a>> = self.unmapped[n..]
+                .iter()
+                .map(|&j| &tokens[j as usize])
+                .filter(|t| key_of(t) == key)
+                .collect();
+            write_key(out, &mut inner_first, &key);
+            if same.len() > 1 {
+                out.push(b'[');
+            }
+            for (k, t) in same.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_str(out, &convert::unescape(t.value, t.escape));
+            }
+            if same.len() > 1 {
+                out.push(b']');
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+/// The name an unmapped token is kept under: the device's key, or `@field`.
+fn unmapped_key<'t>(token: &Token<'t>, fields: &[&str]) -> Cow<'t, str> {
+    match token.name {
+        Name::Key(k) => Cow::Borrowed(k),
+        Name::Field(id) => Cow::Owned(format!(
+            "@{}",
+            fields.get(id as usize).copied().unwrap_or("?")
+        )),
+    }
+}
+
+/// Whether a guide claims a tokenized line: CEF lines by vendor and product, others if it takes native lines.
+fn claims(guide: &Guide, tokens: &[Token<'_>]) -> bool {
+    let Some((vendor_id, product_id)) = guide.claim.cef_fields else {
+        return guide.claim.native;
+    };
+    let field = |id: u16| {
+        tokens
+            .iter()
+            .find(|t| t.name == Name::Field(id))
+            .map(|t| t.value)
+    };
+    match (field(vendor_id), field(product_id)) {
+        (Some(vendor), Some(product)) => guide
+            .claim
+            .cef
+            .iter()
+            .any(|(v, p)| v == vendor && p == product),
+        _ => guide.claim.native,
+    }
+}
+
+fn cef_identity<'a>(plan: &Plan, tokens: &[Token<'a>]) -> Option<(&'a str, &'a str)> {
+    let guide = plan.guides.first()?;
+    let (v, p) = guide.claim.cef_fields?;
+    let field = |id: u16| {
+        tokens
+            .iter()
+            .find(|t| t.name == Name::Field(id))
+            .map(|t| t.value)
+    };
+    field(v).zip(field(p))
+}
+
+/// Applies a transform. `Ok(None)`: the value has no such part (a bare address has no port).
+fn apply<'a>(
+    transform: &'a Transform,
+    raw: Cow<'a, str>,
+) -> Result<Option<Cow<'a, str>>, &'static str> {
+    let part = |raw: Cow<'a, str>, pick: fn(&str) -> Option<&str>| -> Option<Cow<'a, str>> {
+        match raw {
+            Cow::Borrowed(s) => pick(s).map(Cow::Borrowed),
+            Cow::Owned(s) => pick(&s).map(|x| Cow::Owned(x.to_string())),
+        }
+    };
+    Ok(match transform {
+        Transform::SplitIpPort(Part::Port) => part(raw, |s| convert::split_ip_port(s).1),
+        Transform::SplitIpPort(_) => part(raw, |s| Some(convert::split_ip_port(s).0)),
+        Transform::SplitStatus(Part::Reason) => part(raw, |s| convert::split_status(s).1),
+        Transform::SplitStatus(_) => part(raw, |s| Some(convert::split_status(s).0)),
+        Transform::Map(pairs) => {
+            let found = pairs
+                .iter()
+                .find(|(from, _)| from.eq_ignore_ascii_case(&raw));
+            Some(found.map_or(raw, |(_, to)| Cow::Borrowed(to.as_str())))
+        }
+        Transform::SyslogSeverity => Some(Cow::Borrowed(convert::syslog_severity(&raw)?)),
+        Transform::Before(sep) => Some(match raw {
+            Cow::Borrowed(s) => Cow::Borrowed(s.split_once(sep.as_str()).map_or(s, |(a, _)| a)),
+            Cow::Owned(s) => Cow::Owned(
+                s.split_once(sep.as_str())
+                    .map_or(s.as_str(), |(a, _)| a)
+                    .to_string(),
+            ),
+        }),
+        Transform::After(sep) => Some(match raw {
+            Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(sep.as_str()).map_or(s, |(_, b)| b)),
+            Cow::Owned(s) => Cow::Owned(
+                s.rsplit_once(sep.as_str())
+                    .map_or(s.as_str(), |(_, b)| b)
+                    .to_string(),
+            ),
+        }),
+    })
+}
+
+/// Converts text to a field's type.
+fn typed<'a>(
+    raw: Cow<'a, str>,
+    ty: &Type,
+    settings: &Settings,
+    received: DateTime<Utc>,
+) -> Result<Value<'a>, &'static str> {
+    Ok(match ty {
+        Type::Timestamp => Value::Time(convert::parse_time(&raw, &settings.time, received)?),
+        Type::Ip => {
+            let ip = convert::parse_ip(&raw)?;
+            if ip.is_ipv4() {
+                Value::Str(raw)
+            } else {
+                Value::Str(Cow::Owned(ip.to_string()))
+            }
+        }
+        Type::Port => Value::UInt(u64::from(convert::parse_port(&raw)?)),
+        Type::Integer => Value::UInt(convert::parse_integer(&raw)?),
+        Type::String => Value::Str(raw),
+        Type::Enum(values) => {
+            if !values.iter().any(|v| v == &raw) {
+                return Err("not one of the token's values");
+            }
+            Value::Str(raw)
+        }
+    })
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
+    match value {
+        Value::Str(s) => write_str(out, s),
+        Value::UInt(n) => write_u64(out, *n),
+        Value::Time(t) => write_str(out, &convert::format_time(t)),
+    }
+}
+
+fn leak_reason(e: &minijinja::Error) -> &'static str {
+    match e.kind() {
+        minijinja::ErrorKind::UndefinedError => "expression read an undefined value",
+        minijinja::ErrorKind::InvalidOperation => "expression made an invalid operation",
+        _ => "expression failed",
+    }
+}

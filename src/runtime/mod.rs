@@ -1,0 +1,6 @@
+//! Runtime phase: the plan applied to one record at a time.
+
+pub mod convert;
+mod mapper;
+
+pub use mapper::{Mapper, Outcome, Settings};
