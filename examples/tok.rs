@@ -21,12 +21,7 @@ fn main() {
                     }
                 }
             }
-            Err(e) => println!(
-                "{}: ERR {} :: {}",
-                i + 1,
-                e,
-                line.chars().take(150).collect::<String>()
-            ),
+            Err(e) => println!("{}: ERR {} :: {}", i + 1, e, line.chars().take(150).collect::<String>()),
         }
     }
 }

@@ -76,15 +76,11 @@ fn parse_order(s: &str) -> Result<DateOrder, String> {
 }
 
 fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
-    s.parse().map_err(|_| {
-        format!("unknown time zone '{s}' (expected an IANA name such as Europe/Berlin)")
-    })
+    s.parse().map_err(|_| format!("unknown time zone '{s}' (expected an IANA name such as Europe/Berlin)"))
 }
 
 fn parse_received(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("not an RFC 3339 time: {e}"))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
 /// Counts for the summary line.
@@ -108,19 +104,13 @@ pub fn run(args: MapArgs) -> ExitCode {
             Some(i) => Some(i),
             None => {
                 let names: Vec<&str> = plan.guides.iter().map(|g| g.name.as_str()).collect();
-                eprintln!(
-                    "xdrmap: no guide named '{name}' (loaded: {})",
-                    names.join(", ")
-                );
+                eprintln!("xdrmap: no guide named '{name}' (loaded: {})", names.join(", "));
                 return ExitCode::from(2);
             }
         },
     };
     let settings = Settings {
-        time: TimeSettings {
-            order: args.date_format,
-            zone: args.timezone,
-        },
+        time: TimeSettings { order: args.date_format, zone: args.timezone },
         customer_id: args.customer_id.clone(),
         collector_id: args.collector_id.clone(),
         event_source_id: args.event_source_id.clone(),
@@ -146,25 +136,13 @@ pub fn run(args: MapArgs) -> ExitCode {
             }
         },
     };
-    let inputs: Vec<PathBuf> = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files.clone()
-    };
+    let inputs: Vec<PathBuf> = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files.clone() };
     let mut mapper = Mapper::new(&plan, &settings);
     let mut counts = Counts::default();
     let mut read_failed = false;
     for input in &inputs {
         let result = if input.as_os_str() == "-" {
-            map_stream(
-                io::stdin().lock(),
-                "-",
-                &mut mapper,
-                &args,
-                &mut counts,
-                &mut out,
-                &mut rejects,
-            )
+            map_stream(io::stdin().lock(), "-", &mut mapper, &args, &mut counts, &mut out, &mut rejects)
         } else {
             match File::open(input) {
                 Ok(f) => {
@@ -188,9 +166,7 @@ pub fn run(args: MapArgs) -> ExitCode {
         };
         match result {
             Ok(()) => {}
-            Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
-                return ExitCode::SUCCESS
-            }
+            Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
             Err(Failure::Output(e)) => {
                 eprintln!("xdrmap: cannot write events: {e}");
                 return ExitCode::from(2);
@@ -219,10 +195,7 @@ pub fn run(args: MapArgs) -> ExitCode {
 }
 
 fn summary(c: &Counts) -> String {
-    let mut s = format!(
-        "xdrmap: {} lines read, {} events written",
-        c.lines, c.events
-    );
+    let mut s = format!("xdrmap: {} lines read, {} events written", c.lines, c.events);
     if c.with_errors > 0 {
         s.push_str(&format!(" ({} with field errors)", c.with_errors));
     }
@@ -245,10 +218,7 @@ fn load_plan(path: Option<&Path>) -> Result<Plan, ExitCode> {
 fn report(d: &xdrmap::diag::Diagnostics) -> ExitCode {
     let n = d.0.len();
     eprint!("{d}");
-    eprintln!(
-        "xdrmap: {n} error{} in the guides; nothing was processed",
-        if n == 1 { "" } else { "s" }
-    );
+    eprintln!("xdrmap: {n} error{} in the guides; nothing was processed", if n == 1 { "" } else { "s" });
     ExitCode::from(2)
 }
 
@@ -302,13 +272,7 @@ fn map_stream(
     out.write_all(&events).map_err(Failure::Output)
 }
 
-fn write_reject(
-    rejects: &mut dyn Write,
-    file: &str,
-    line: u64,
-    reason: &str,
-    text: &str,
-) -> io::Result<()> {
+fn write_reject(rejects: &mut dyn Write, file: &str, line: u64, reason: &str, text: &str) -> io::Result<()> {
     let mut buf = Vec::with_capacity(text.len() + 96);
     let mut first = true;
     buf.push(b'{');

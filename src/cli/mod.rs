@@ -11,12 +11,7 @@ use std::process::ExitCode;
 /// startup and maps every log line into one JSON event whose keys are the guide's tokens.
 /// The Citrix Loadbalancer (NetScaler / ADC) guide is built in.
 #[derive(Debug, Parser)]
-#[command(
-    name = "xdrmap",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "xdrmap", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -3,8 +3,8 @@
 
 use super::locate::{key_position, row_lines};
 use super::plan::{
-    Claim, Device, Expression, Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Slots,
-    Source, Transform, Type,
+    Claim, Device, Expression, Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Slots, Source, Transform,
+    Type,
 };
 use super::spec::{FromSpec, GuideSpec, ModelSpec, Part, RowSpec, TokenSpec, TransformSpec};
 use crate::diag::{codes, did_you_mean, Diagnostic, Diagnostics};
@@ -27,10 +27,7 @@ pub struct GuideSource {
 
 /// The embedded guides.
 pub fn builtin_sources() -> Vec<GuideSource> {
-    vec![GuideSource {
-        file: PathBuf::from("<built-in>/citrix_loadbalancer.yaml"),
-        text: BUILTIN_GUIDE.to_string(),
-    }]
+    vec![GuideSource { file: PathBuf::from("<built-in>/citrix_loadbalancer.yaml"), text: BUILTIN_GUIDE.to_string() }]
 }
 
 /// Reads a guide file, or every `*.yaml`/`*.yml` file of a folder (sorted by name, which is
@@ -41,25 +38,14 @@ pub fn builtin_sources() -> Vec<GuideSource> {
 pub fn load_sources(path: &Path) -> Result<Vec<GuideSource>, Diagnostics> {
     let read = |file: &Path| {
         std::fs::read_to_string(file)
-            .map(|text| GuideSource {
-                file: file.to_path_buf(),
-                text,
-            })
-            .map_err(|e| {
-                Diagnostic::new(codes::READ, format!("cannot read guide: {e}")).in_file(file)
-            })
+            .map(|text| GuideSource { file: file.to_path_buf(), text })
+            .map_err(|e| Diagnostic::new(codes::READ, format!("cannot read guide: {e}")).in_file(file))
     };
     if !path.is_dir() {
-        return read(path)
-            .map(|s| vec![s])
-            .map_err(|d| Diagnostics(vec![d]));
+        return read(path).map(|s| vec![s]).map_err(|d| Diagnostics(vec![d]));
     }
     let entries = std::fs::read_dir(path).map_err(|e| {
-        Diagnostics(vec![Diagnostic::new(
-            codes::READ,
-            format!("cannot read folder: {e}"),
-        )
-        .in_file(path)])
+        Diagnostics(vec![Diagnostic::new(codes::READ, format!("cannot read folder: {e}")).in_file(path)])
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -92,33 +78,23 @@ pub fn load_sources(path: &Path) -> Result<Vec<GuideSource>, Diagnostics> {
 ///
 /// # Errors
 /// All the diagnostics of all the guides.
-pub fn compile(
-    sources: &[GuideSource],
-    grammars: Vec<Box<dyn Grammar>>,
-) -> Result<Plan, Diagnostics> {
+pub fn compile(sources: &[GuideSource], grammars: Vec<Box<dyn Grammar>>) -> Result<Plan, Diagnostics> {
     let model = builtin_model();
     let mut problems = Vec::new();
     let mut guides: Vec<Guide> = Vec::new();
     for source in sources {
         match serde_yaml::from_str::<GuideSpec>(&source.text) {
             Ok(spec) => {
-                let mut c = GuideCompiler {
-                    source,
-                    model: &model,
-                    grammars: &grammars,
-                    problems: &mut problems,
-                };
+                let mut c = GuideCompiler { source, model: &model, grammars: &grammars, problems: &mut problems };
                 if let Some(guide) = c.guide(spec) {
                     if let Some(first) = guides.iter().find(|g| g.name == guide.name) {
-                        let d = Diagnostic::new(
-                            codes::DUPLICATE_GUIDE,
-                            format!("two guides are named '{}'", guide.name),
-                        )
-                        .in_file(&source.file)
-                        .hint(format!(
-                            "the other is {}; names must be unique for --guide",
-                            first.file.display()
-                        ));
+                        let d =
+                            Diagnostic::new(codes::DUPLICATE_GUIDE, format!("two guides are named '{}'", guide.name))
+                                .in_file(&source.file)
+                                .hint(format!(
+                                    "the other is {}; names must be unique for --guide",
+                                    first.file.display()
+                                ));
                         problems.push(d);
                     }
                     guides.push(guide);
@@ -136,19 +112,13 @@ pub fn compile(
 
 fn builtin_model() -> BTreeMap<String, TokenSpec> {
     // The model is compiled into the binary and covered by tests: it always parses.
-    serde_yaml::from_str::<ModelSpec>(MODEL)
-        .map(|m| m.tokens)
-        .unwrap_or_default()
+    serde_yaml::from_str::<ModelSpec>(MODEL).map(|m| m.tokens).unwrap_or_default()
 }
 
 fn yaml_error(file: &Path, e: &serde_yaml::Error) -> Diagnostic {
     let message = e.to_string();
     // serde_yaml appends " at line L column C"; the location is shown separately.
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
     let mut d = Diagnostic::new(codes::YAML, message).in_file(file);
     if let Some(loc) = e.location() {
         d = d.at(loc.line(), loc.column());
@@ -180,27 +150,17 @@ impl GuideCompiler<'_> {
                 tokens.insert(name.clone(), ty);
             }
         }
-        let mut slots = Slots {
-            by_field: Vec::new(),
-            by_key: HashMap::new(),
-            names: Vec::new(),
-        };
+        let mut slots = Slots { by_field: Vec::new(), by_key: HashMap::new(), names: Vec::new() };
         if let Some(g) = grammar {
             slots.by_field = vec![None; self.grammars[g].fields().len()];
         }
         let mut fields: Vec<Field> = Vec::new();
-        let sections = [
-            ("fields", &spec.fields),
-            ("internal_fields", &spec.internal_fields),
-        ];
+        let sections = [("fields", &spec.fields), ("internal_fields", &spec.internal_fields)];
         for (section, rows) in sections {
             let lines = row_lines(&self.source.text, section);
             for (i, row) in rows.iter().enumerate() {
-                let at = RowAt {
-                    path: format!("{section}[{i}]"),
-                    line: lines.get(i).copied(),
-                    row: row.source.as_deref(),
-                };
+                let at =
+                    RowAt { path: format!("{section}[{i}]"), line: lines.get(i).copied(), row: row.source.as_deref() };
                 if let Some(field) = self.row(row, &at, &tokens, grammar, &mut slots, &fields) {
                     fields.push(field);
                 }
@@ -223,9 +183,7 @@ impl GuideCompiler<'_> {
         if self.problems.len() > before {
             return None;
         }
-        let has_expressions = fields
-            .iter()
-            .any(|f| matches!(f.producer, Producer::Expr(_)));
+        let has_expressions = fields.iter().any(|f| matches!(f.producer, Producer::Expr(_)));
         Some(Guide {
             name: spec.guide,
             title: spec.title,
@@ -242,9 +200,7 @@ impl GuideCompiler<'_> {
             claim,
             slots,
             fields,
-            unmapped_field: options
-                .keep_unmapped
-                .then(|| options.unmapped_field.clone()),
+            unmapped_field: options.keep_unmapped.then(|| options.unmapped_field.clone()),
             errors_field: options.errors_field.clone(),
             has_expressions,
         })
@@ -254,15 +210,13 @@ impl GuideCompiler<'_> {
         let found = self.grammars.iter().position(|g| g.name() == name);
         if found.is_none() {
             let names: Vec<&str> = self.grammars.iter().map(|g| g.name()).collect();
-            let mut d =
-                Diagnostic::new(codes::UNKNOWN_GRAMMAR, format!("unknown grammar '{name}'"))
-                    .in_file(&self.source.file)
-                    .path("match.grammar");
+            let mut d = Diagnostic::new(codes::UNKNOWN_GRAMMAR, format!("unknown grammar '{name}'"))
+                .in_file(&self.source.file)
+                .path("match.grammar");
             if let Some((line, col)) = top_key_position(&self.source.text, "grammar") {
                 d = d.at(line, col);
             }
-            self.problems
-                .push(d.hint(format!("known grammars: {}", names.join(", "))));
+            self.problems.push(d.hint(format!("known grammars: {}", names.join(", "))));
         }
         found
     }
@@ -271,22 +225,15 @@ impl GuideCompiler<'_> {
         match parse_type(&spec.ty, &spec.values) {
             Ok(ty) => Some(ty),
             Err(d) => {
-                self.problems.push(
-                    d.in_file(&self.source.file)
-                        .path(format!("tokens.{name}.type")),
-                );
+                self.problems.push(d.in_file(&self.source.file).path(format!("tokens.{name}.type")));
                 None
             }
         }
     }
 
     fn claim(&mut self, spec: &GuideSpec, grammar: Option<usize>) -> Claim {
-        let cef: Vec<(String, String)> = spec
-            .matcher
-            .cef
-            .iter()
-            .map(|c| (c.vendor.clone(), c.product.clone()))
-            .collect();
+        let cef: Vec<(String, String)> =
+            spec.matcher.cef.iter().map(|c| (c.vendor.clone(), c.product.clone())).collect();
         let mut cef_fields = None;
         if let Some(g) = grammar {
             let fields = self.grammars[g].fields();
@@ -305,24 +252,12 @@ impl GuideCompiler<'_> {
                 self.problems.push(d);
             }
         }
-        Claim {
-            native: spec.matcher.native,
-            cef,
-            cef_fields,
-        }
+        Claim { native: spec.matcher.native, cef, cef_fields }
     }
 
-    fn problem(
-        &mut self,
-        code: &'static str,
-        message: String,
-        at: &RowAt,
-        key: &str,
-    ) -> &mut Diagnostic {
-        let mut d = Diagnostic::new(code, message)
-            .in_file(&self.source.file)
-            .path(format!("{}.{key}", at.path))
-            .row(at.row);
+    fn problem(&mut self, code: &'static str, message: String, at: &RowAt, key: &str) -> &mut Diagnostic {
+        let mut d =
+            Diagnostic::new(code, message).in_file(&self.source.file).path(format!("{}.{key}", at.path)).row(at.row);
         if let Some(line) = at.line {
             let (line, col) = key_position(&self.source.text, line, key).unwrap_or((line, 1));
             d = d.at(line, col);
@@ -343,15 +278,14 @@ impl GuideCompiler<'_> {
         let before = self.problems.len();
         let model_type = tokens.get(&row.token);
         if model_type.is_none() {
-            let d = self.problem(
-                codes::UNKNOWN_TOKEN,
-                format!("unknown token '{}'", row.token),
-                at,
-                "token",
-            );
+            let d = self.problem(codes::UNKNOWN_TOKEN, format!("unknown token '{}'", row.token), at, "token");
             match did_you_mean(&row.token, tokens.keys().map(String::as_str)) {
                 Some(best) => d.hint = Some(format!("did you mean '{best}'?")),
-                None => d.hint = Some("declare it under `tokens:` with its type, or use a token of mappings/model/xdr.yaml".into()),
+                None => {
+                    d.hint = Some(
+                        "declare it under `tokens:` with its type, or use a token of mappings/model/xdr.yaml".into(),
+                    )
+                }
             }
         }
         if earlier.iter().any(|f| f.token == row.token) {
@@ -374,12 +308,7 @@ impl GuideCompiler<'_> {
                         if let Some(m) = model.filter(|m| m.name() != ty.name()) {
                             self.problem(
                                 codes::TYPE_MISMATCH,
-                                format!(
-                                    "row says type '{}' but token '{}' is a {}",
-                                    ty.name(),
-                                    row.token,
-                                    m.name()
-                                ),
+                                format!("row says type '{}' but token '{}' is a {}", ty.name(), row.token, m.name()),
                                 at,
                                 "type",
                             )
@@ -402,13 +331,8 @@ impl GuideCompiler<'_> {
             None | Some("flag") => OnInvalid::Flag,
             Some("skip") => OnInvalid::Skip,
             Some(other) => {
-                self.problem(
-                    codes::BAD_OPTION,
-                    format!("unknown on_invalid '{other}'"),
-                    at,
-                    "on_invalid",
-                )
-                .hint = Some("use `flag` (record the problem in the event) or `skip`".into());
+                self.problem(codes::BAD_OPTION, format!("unknown on_invalid '{other}'"), at, "on_invalid").hint =
+                    Some("use `flag` (record the problem in the event) or `skip`".into());
                 OnInvalid::Flag
             }
         };
@@ -427,13 +351,7 @@ impl GuideCompiler<'_> {
         if self.problems.len() > before {
             return None;
         }
-        Some(Field {
-            token: row.token.clone(),
-            source: row.source.clone(),
-            ty,
-            producer: producer?,
-            on_invalid,
-        })
+        Some(Field { token: row.token.clone(), source: row.source.clone(), ty, producer: producer?, on_invalid })
     }
 
     fn producer(
@@ -457,34 +375,20 @@ impl GuideCompiler<'_> {
         .collect();
         if given.len() != 1 {
             let message = if given.is_empty() {
-                format!(
-                    "row for '{}' does not say where its value comes from",
-                    row.token
-                )
+                format!("row for '{}' does not say where its value comes from", row.token)
             } else {
-                format!(
-                    "row for '{}' has {}; it needs exactly one",
-                    row.token,
-                    given.join(" and ")
-                )
+                format!("row for '{}' has {}; it needs exactly one", row.token, given.join(" and "))
             };
             self.problem(codes::VALUE_SOURCE, message, at, "token").hint =
                 Some("give one of `from`, `const`, `param`, `generate`, `expr`".into());
             return None;
         }
         if row.transform.is_some() && row.from.is_none() {
-            self.problem(
-                codes::TRANSFORM,
-                "a transform applies to `from` sources only".into(),
-                at,
-                "transform",
-            );
+            self.problem(codes::TRANSFORM, "a transform applies to `from` sources only".into(), at, "transform");
             return None;
         }
         if let Some(from) = &row.from {
-            return self
-                .sources(row, from, at, ty, grammar, slots)
-                .map(Producer::Sources);
+            return self.sources(row, from, at, ty, grammar, slots).map(Producer::Sources);
         }
         if let Some(value) = &row.constant {
             if let Err(why) = check_value(value, ty) {
@@ -501,47 +405,24 @@ impl GuideCompiler<'_> {
             let found = Param::ALL.iter().find(|(n, _)| n == name).map(|(_, p)| *p);
             if found.is_none() {
                 let names: Vec<&str> = Param::ALL.iter().map(|(n, _)| *n).collect();
-                self.problem(
-                    codes::UNKNOWN_PARAM,
-                    format!("unknown parameter '{name}'"),
-                    at,
-                    "param",
-                )
-                .hint = Some(hint_from(name, &names));
+                self.problem(codes::UNKNOWN_PARAM, format!("unknown parameter '{name}'"), at, "param").hint =
+                    Some(hint_from(name, &names));
             }
             return found.map(Producer::Param);
         }
         if let Some(name) = &row.generate {
-            let found = Generator::ALL
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, g)| *g);
+            let found = Generator::ALL.iter().find(|(n, _)| n == name).map(|(_, g)| *g);
             match found {
                 None => {
                     let names: Vec<&str> = Generator::ALL.iter().map(|(n, _)| *n).collect();
-                    self.problem(
-                        codes::UNKNOWN_GENERATOR,
-                        format!("unknown generator '{name}'"),
-                        at,
-                        "generate",
-                    )
-                    .hint = Some(hint_from(name, &names));
+                    self.problem(codes::UNKNOWN_GENERATOR, format!("unknown generator '{name}'"), at, "generate")
+                        .hint = Some(hint_from(name, &names));
                 }
                 Some(Generator::ReceivedTime) if *ty != Type::Timestamp => {
-                    self.problem(
-                        codes::TYPE_MISMATCH,
-                        "received_time makes a timestamp".into(),
-                        at,
-                        "generate",
-                    );
+                    self.problem(codes::TYPE_MISMATCH, "received_time makes a timestamp".into(), at, "generate");
                 }
                 Some(Generator::Uuid) if !matches!(ty, Type::String) => {
-                    self.problem(
-                        codes::TYPE_MISMATCH,
-                        "uuid makes a string".into(),
-                        at,
-                        "generate",
-                    );
+                    self.problem(codes::TYPE_MISMATCH, "uuid makes a string".into(), at, "generate");
                 }
                 Some(_) => {}
             }
@@ -561,12 +442,7 @@ impl GuideCompiler<'_> {
         slots: &mut Slots,
     ) -> Option<Vec<Source>> {
         if from.is_empty() {
-            self.problem(
-                codes::VALUE_SOURCE,
-                "`from` lists no source".into(),
-                at,
-                "from",
-            );
+            self.problem(codes::VALUE_SOURCE, "`from` lists no source".into(), at, "from");
             return None;
         }
         let mut out = Vec::new();
@@ -588,22 +464,13 @@ impl GuideCompiler<'_> {
         Some(out)
     }
 
-    fn grammar_slot(
-        &mut self,
-        field: &str,
-        at: &RowAt,
-        grammar: Option<usize>,
-        slots: &mut Slots,
-    ) -> Option<u16> {
+    fn grammar_slot(&mut self, field: &str, at: &RowAt, grammar: Option<usize>, slots: &mut Slots) -> Option<u16> {
         let g = grammar?;
         let fields = self.grammars[g].fields();
         let Some(id) = fields.iter().position(|f| *f == field) else {
             let d = self.problem(
                 codes::UNKNOWN_GRAMMAR_FIELD,
-                format!(
-                    "grammar '{}' never produces @{field}",
-                    self.grammars[g].name()
-                ),
+                format!("grammar '{}' never produces @{field}", self.grammars[g].name()),
                 at,
                 "from",
             );
@@ -623,12 +490,8 @@ impl GuideCompiler<'_> {
     }
 
     fn transform(&mut self, spec: &TransformSpec, ty: &Type, at: &RowAt) -> Option<Transform> {
-        let wrong = |part: Part, wanted: &[(Part, Type)]| {
-            wanted
-                .iter()
-                .find(|(p, _)| *p == part)
-                .map(|(_, t)| t.clone())
-        };
+        let wrong =
+            |part: Part, wanted: &[(Part, Type)]| wanted.iter().find(|(p, _)| *p == part).map(|(_, t)| t.clone());
         let t = match spec {
             TransformSpec::SplitIpPort(part) => {
                 let expected = wrong(*part, &[(Part::Ip, Type::Ip), (Part::Port, Type::Port)]);
@@ -640,10 +503,7 @@ impl GuideCompiler<'_> {
                             e.name(),
                             ty.name()
                         ),
-                        None => format!(
-                            "split_ip_port takes `ip` or `port`, not `{}`",
-                            part_name(*part)
-                        ),
+                        None => format!("split_ip_port takes `ip` or `port`, not `{}`", part_name(*part)),
                     };
                     self.problem(codes::TRANSFORM, message, at, "transform");
                     return None;
@@ -654,10 +514,7 @@ impl GuideCompiler<'_> {
                 if !matches!(part, Part::Outcome | Part::Reason) {
                     self.problem(
                         codes::TRANSFORM,
-                        format!(
-                            "split_status takes `outcome` or `reason`, not `{}`",
-                            part_name(*part)
-                        ),
+                        format!("split_status takes `outcome` or `reason`, not `{}`", part_name(*part)),
                         at,
                         "transform",
                     );
@@ -671,9 +528,7 @@ impl GuideCompiler<'_> {
                         if !values.contains(out) {
                             self.problem(
                                 codes::TRANSFORM,
-                                format!(
-                                    "map gives '{out}', which is not one of the token's values"
-                                ),
+                                format!("map gives '{out}', which is not one of the token's values"),
                                 at,
                                 "transform",
                             )
@@ -695,12 +550,7 @@ impl GuideCompiler<'_> {
         let compiled = match env.compile_expression_owned(source.to_string()) {
             Ok(c) => c,
             Err(e) => {
-                self.problem(
-                    codes::EXPR_SYNTAX,
-                    format!("expression does not compile: {e}"),
-                    at,
-                    "expr",
-                );
+                self.problem(codes::EXPR_SYNTAX, format!("expression does not compile: {e}"), at, "expr");
                 return None;
             }
         };
@@ -738,12 +588,11 @@ impl GuideCompiler<'_> {
 /// minijinja expressions borrow their environment; the environment is created once per
 /// process and lives as long as it (plans compiled later, e.g. on reload, share it).
 fn expression_env() -> &'static minijinja::Environment<'static> {
-    static ENV: once_cell::sync::Lazy<minijinja::Environment<'static>> =
-        once_cell::sync::Lazy::new(|| {
-            let mut env = minijinja::Environment::new();
-            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-            env
-        });
+    static ENV: once_cell::sync::Lazy<minijinja::Environment<'static>> = once_cell::sync::Lazy::new(|| {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env
+    });
     &ENV
 }
 
@@ -776,10 +625,7 @@ fn hint_from(name: &str, names: &[&str]) -> String {
 fn top_key_position(text: &str, key: &str) -> Option<(usize, usize)> {
     text.lines().enumerate().find_map(|(i, line)| {
         let trimmed = line.trim_start();
-        trimmed
-            .strip_prefix(key)?
-            .starts_with(':')
-            .then_some((i + 1, line.len() - trimmed.len() + 1))
+        trimmed.strip_prefix(key)?.starts_with(':').then_some((i + 1, line.len() - trimmed.len() + 1))
     })
 }
 
@@ -795,8 +641,7 @@ fn parse_type(name: &str, values: &[String]) -> Result<Type, Diagnostic> {
         "enum" => Type::Enum(values.to_vec()),
         other => {
             return Err(
-                Diagnostic::new(codes::UNKNOWN_TYPE, format!("unknown type '{other}'"))
-                    .hint(hint_from(other, &TYPES)),
+                Diagnostic::new(codes::UNKNOWN_TYPE, format!("unknown type '{other}'")).hint(hint_from(other, &TYPES))
             );
         }
     })
@@ -816,14 +661,12 @@ fn scalar(value: &serde_yaml::Value) -> Option<String> {
 fn check_value(value: &str, ty: &Type) -> Result<(), String> {
     let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     match ty {
-        Type::Timestamp => convert::parse_time(value, &convert::TimeSettings::default(), epoch)
-            .map(|_| ())
-            .map_err(String::from),
+        Type::Timestamp => {
+            convert::parse_time(value, &convert::TimeSettings::default(), epoch).map(|_| ()).map_err(String::from)
+        }
         Type::Ip => convert::parse_ip(value).map(|_| ()).map_err(String::from),
         Type::Port => convert::parse_port(value).map(|_| ()).map_err(String::from),
-        Type::Integer => convert::parse_integer(value)
-            .map(|_| ())
-            .map_err(String::from),
+        Type::Integer => convert::parse_integer(value).map(|_| ()).map_err(String::from),
         Type::String => Ok(()),
         Type::Enum(values) if values.iter().any(|v| v == value) => Ok(()),
         Type::Enum(values) => Err(format!("not one of {}", values.join(", "))),

@@ -13,9 +13,7 @@ pub fn row_lines(text: &str, section: &str) -> Vec<usize> {
             continue;
         }
         if indent == 0 && !trimmed.starts_with("- ") {
-            inside = trimmed
-                .strip_prefix(section)
-                .is_some_and(|rest| rest.trim_end() == ":");
+            inside = trimmed.strip_prefix(section).is_some_and(|rest| rest.trim_end() == ":");
             item_indent = None;
             continue;
         }

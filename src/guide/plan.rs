@@ -166,10 +166,8 @@ pub enum Generator {
 }
 
 impl Generator {
-    pub const ALL: [(&'static str, Generator); 2] = [
-        ("uuid", Generator::Uuid),
-        ("received_time", Generator::ReceivedTime),
-    ];
+    pub const ALL: [(&'static str, Generator); 2] =
+        [("uuid", Generator::Uuid), ("received_time", Generator::ReceivedTime)];
 }
 
 /// What a field does when its value fails its type.

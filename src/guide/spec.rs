@@ -86,11 +86,7 @@ pub struct OptionsSpec {
 
 impl Default for OptionsSpec {
     fn default() -> Self {
-        OptionsSpec {
-            keep_unmapped: true,
-            unmapped_field: unmapped_field(),
-            errors_field: errors_field(),
-        }
+        OptionsSpec { keep_unmapped: true, unmapped_field: unmapped_field(), errors_field: errors_field() }
     }
 }
 
@@ -165,10 +161,7 @@ pub struct RowSpec {
 #[serde(untagged)]
 pub enum FromSpec {
     Key(String),
-    WithTransform {
-        key: String,
-        transform: TransformSpec,
-    },
+    WithTransform { key: String, transform: TransformSpec },
 }
 
 impl FromSpec {
@@ -211,20 +204,17 @@ impl<'de> Deserialize<'de> for TransformSpec {
         let arg = |value: serde_yaml::Value| -> Result<String, D::Error> {
             match value {
                 serde_yaml::Value::String(s) => Ok(s),
-                other => Err(D::Error::custom(format!(
-                    "expected a string argument, found {other:?}"
-                ))),
+                other => Err(D::Error::custom(format!("expected a string argument, found {other:?}"))),
             }
         };
         let part = |value: serde_yaml::Value| -> Result<Part, D::Error> {
-            serde_yaml::from_value(value)
-                .map_err(|_| D::Error::custom("expected ip, port, outcome or reason"))
+            serde_yaml::from_value(value).map_err(|_| D::Error::custom("expected ip, port, outcome or reason"))
         };
         match Raw::deserialize(deserializer)? {
             Raw::Name(name) if name == "syslog_severity" => Ok(TransformSpec::SyslogSeverity),
-            Raw::Name(name) => Err(D::Error::custom(format!(
-                "unknown transform '{name}', expected one of {TRANSFORMS}"
-            ))),
+            Raw::Name(name) => {
+                Err(D::Error::custom(format!("unknown transform '{name}', expected one of {TRANSFORMS}")))
+            }
             Raw::Map(map) if map.len() == 1 => {
                 let (name, value) = map.into_iter().next().expect("one entry");
                 match name.as_str() {
@@ -236,14 +226,12 @@ impl<'de> Deserialize<'de> for TransformSpec {
                     "before" => Ok(TransformSpec::Before(arg(value)?)),
                     "after" => Ok(TransformSpec::After(arg(value)?)),
                     "syslog_severity" => Ok(TransformSpec::SyslogSeverity),
-                    other => Err(D::Error::custom(format!(
-                        "unknown transform '{other}', expected one of {TRANSFORMS}"
-                    ))),
+                    other => {
+                        Err(D::Error::custom(format!("unknown transform '{other}', expected one of {TRANSFORMS}")))
+                    }
                 }
             }
-            Raw::Map(_) => Err(D::Error::custom(
-                "a transform is one name or a map with one key",
-            )),
+            Raw::Map(_) => Err(D::Error::custom("a transform is one name or a map with one key")),
         }
     }
 }

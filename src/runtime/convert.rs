@@ -25,9 +25,7 @@ impl std::str::FromStr for DateOrder {
             "MMDDYYYY" => Ok(DateOrder::Mdy),
             "DDMMYYYY" => Ok(DateOrder::Dmy),
             "YYYYMMDD" => Ok(DateOrder::Ymd),
-            _ => Err(format!(
-                "unknown date format '{s}' (expected MMDDYYYY, DDMMYYYY or YYYYMMDD)"
-            )),
+            _ => Err(format!("unknown date format '{s}' (expected MMDDYYYY, DDMMYYYY or YYYYMMDD)")),
         }
     }
 }
@@ -42,10 +40,7 @@ pub struct TimeSettings {
 
 impl Default for TimeSettings {
     fn default() -> Self {
-        TimeSettings {
-            order: DateOrder::Mdy,
-            zone: Tz::UTC,
-        }
+        TimeSettings { order: DateOrder::Mdy, zone: Tz::UTC }
     }
 }
 
@@ -55,11 +50,7 @@ impl Default for TimeSettings {
 ///
 /// # Errors
 /// A short reason when the text is not a time xdrmap can read.
-pub fn parse_time(
-    text: &str,
-    settings: &TimeSettings,
-    received: DateTime<Utc>,
-) -> Result<DateTime<Utc>, &'static str> {
+pub fn parse_time(text: &str, settings: &TimeSettings, received: DateTime<Utc>) -> Result<DateTime<Utc>, &'static str> {
     let text = text.trim();
     let b = text.as_bytes();
     if b.len() >= 19 && b[4] == b'-' && b[10] == b'T' {
@@ -93,10 +84,7 @@ fn parse_native(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'
         }
     };
     let rest = text.get(10..).ok_or("not a timestamp")?;
-    let rest = rest
-        .strip_prefix(':')
-        .ok_or("no time after the date")?
-        .trim_start();
+    let rest = rest.strip_prefix(':').ok_or("no time after the date")?.trim_start();
     let rb = rest.as_bytes();
     if rb.len() < 8 || rb[2] != b':' || rb[5] != b':' {
         return Err("no time after the date");
@@ -125,12 +113,8 @@ fn parse_iso(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'sta
             end += 1;
         }
     }
-    let (clock, zone) = (
-        text.get(..end).ok_or("not an ISO 8601 time")?,
-        text.get(end..).unwrap_or(""),
-    );
-    let naive = NaiveDateTime::parse_from_str(clock, "%Y-%m-%dT%H:%M:%S%.f")
-        .map_err(|_| "not an ISO 8601 time")?;
+    let (clock, zone) = (text.get(..end).ok_or("not an ISO 8601 time")?, text.get(end..).unwrap_or(""));
+    let naive = NaiveDateTime::parse_from_str(clock, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| "not an ISO 8601 time")?;
     in_zone(naive, zone.trim(), settings)
 }
 
@@ -165,32 +149,19 @@ fn parse_named_month(
 }
 
 fn month_number(name: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
     let prefix = name.get(..3)?.to_ascii_lowercase();
-    MONTHS
-        .iter()
-        .position(|m| *m == prefix)
-        .map(|i| i as u32 + 1)
+    MONTHS.iter().position(|m| *m == prefix).map(|i| i as u32 + 1)
 }
 
 /// Places a wall-clock time in the zone its suffix names, or in the configured zone.
-fn in_zone(
-    naive: NaiveDateTime,
-    zone: &str,
-    settings: &TimeSettings,
-) -> Result<DateTime<Utc>, &'static str> {
+fn in_zone(naive: NaiveDateTime, zone: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'static str> {
     match zone {
         "" => local(naive, settings.zone),
         "GMT" | "UTC" | "Z" | "UT" => Ok(naive.and_utc()),
         _ => {
             if let Some(offset) = parse_offset(zone).or_else(|| abbreviation(zone)) {
-                return offset
-                    .from_local_datetime(&naive)
-                    .single()
-                    .map(|t| t.with_timezone(&Utc))
-                    .ok_or("bad offset");
+                return offset.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc)).ok_or("bad offset");
             }
             let tz: Tz = zone.parse().map_err(|_| "unknown time zone")?;
             local(naive, tz)
@@ -217,11 +188,7 @@ fn parse_offset(zone: &str) -> Option<FixedOffset> {
         return None;
     }
     let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = if digits.len() == 4 {
-        digits[2..].parse().ok()?
-    } else {
-        0
-    };
+    let minutes: i32 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
@@ -292,9 +259,7 @@ pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
         }
     }
     match text.rsplit_once(':') {
-        Some((ip, port)) if !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()) => {
-            (ip, Some(port))
-        }
+        Some((ip, port)) if !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()) => (ip, Some(port)),
         _ => (text, None),
     }
 }
@@ -302,10 +267,7 @@ pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
 /// Splits a CMD_EXECUTED status: `Success` → (`Success`, none); `ERROR: text` → (`ERROR`, `text`).
 pub fn split_status(text: &str) -> (&str, Option<&str>) {
     if let Some((head, tail)) = text.split_once(':') {
-        let is_word = !head.is_empty()
-            && head
-                .bytes()
-                .all(|c| c.is_ascii_uppercase() || c == b' ' || c == b'_');
+        let is_word = !head.is_empty() && head.bytes().all(|c| c.is_ascii_uppercase() || c == b' ' || c == b'_');
         if is_word {
             let tail = tail.trim();
             return (head.trim(), (!tail.is_empty()).then_some(tail));
@@ -319,16 +281,7 @@ pub fn split_status(text: &str) -> (&str, Option<&str>) {
 /// # Errors
 /// When the text is neither.
 pub fn syslog_severity(text: &str) -> Result<&'static str, &'static str> {
-    const NAMES: [&str; 8] = [
-        "Emergency",
-        "Alert",
-        "Critical",
-        "Error",
-        "Warning",
-        "Notice",
-        "Informational",
-        "Debug",
-    ];
+    const NAMES: [&str; 8] = ["Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"];
     if !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()) {
         let pri: u32 = text.parse().map_err(|_| "not a syslog priority")?;
         if pri > 191 {

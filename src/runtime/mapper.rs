@@ -1,9 +1,7 @@
 //! The engine: one call maps one record through the plan and appends one JSON event.
 
 use super::convert::{self, TimeSettings};
-use crate::guide::plan::{
-    Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Source, Transform, Type,
-};
+use crate::guide::plan::{Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Source, Transform, Type};
 use crate::guide::spec::Part;
 use crate::output::{write_key, write_str, write_u64};
 use crate::syntax::{recycle, Name, SyntaxError, Token};
@@ -58,14 +56,7 @@ pub struct Mapper<'p> {
 
 impl<'p> Mapper<'p> {
     pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
-        Mapper {
-            plan,
-            settings,
-            tokens: Vec::new(),
-            slots: Vec::new(),
-            unmapped: Vec::new(),
-            errors: Vec::new(),
-        }
+        Mapper { plan, settings, tokens: Vec::new(), slots: Vec::new(), unmapped: Vec::new(), errors: Vec::new() }
     }
 
     /// Maps one line (without its line ending). On success one JSON object and a newline are
@@ -77,12 +68,8 @@ impl<'p> Mapper<'p> {
         let mut tokens: Vec<Token<'a>> = recycle(std::mem::take(&mut self.tokens));
         let outcome = match self.select(line, &mut tokens) {
             Ok(guide) => {
-                let field_errors =
-                    self.write_event(&self.plan.guides[guide], &tokens, received, out);
-                Outcome::Mapped {
-                    guide,
-                    field_errors,
-                }
+                let field_errors = self.write_event(&self.plan.guides[guide], &tokens, received, out);
+                Outcome::Mapped { guide, field_errors }
             }
             Err(reason) => Outcome::Rejected(reason),
         };
@@ -121,17 +108,8 @@ impl<'p> Mapper<'p> {
                 None => "no guide claims this line".to_string(),
             });
         }
-        let (grammar, e) = failure.unwrap_or((
-            0,
-            SyntaxError {
-                column: 1,
-                expected: String::new(),
-            },
-        ));
-        Err(format!(
-            "does not fit grammar '{}' at {e}",
-            self.plan.grammars[grammar].name()
-        ))
+        let (grammar, e) = failure.unwrap_or((0, SyntaxError { column: 1, expected: String::new() }));
+        Err(format!("does not fit grammar '{}' at {e}", self.plan.grammars[grammar].name()))
     }
 
     fn write_event<'a>(
@@ -201,9 +179,7 @@ impl<'p> Mapper<'p> {
                 Name::Key(key) => guide.slots.by_key.get(key).copied(),
             };
             match slot {
-                Some(s) if self.slots[s as usize].is_none() => {
-                    self.slots[s as usize] = Some(i as u32)
-                }
+                Some(s) if self.slots[s as usize].is_none() => self.slots[s as usize] = Some(i as u32),
                 _ => self.unmapped.push(i as u32),
             }
         }
@@ -224,9 +200,7 @@ impl<'p> Mapper<'p> {
         let settings = self.settings;
         let given = |text: &'p str| typed(Cow::Borrowed(text), &field.ty, settings, received).ok();
         match &field.producer {
-            Producer::Sources(sources) => {
-                self.from_sources(guide, index, field, sources, tokens, received)
-            }
+            Producer::Sources(sources) => self.from_sources(guide, index, field, sources, tokens, received),
             Producer::Const(text) => given(text),
             Producer::Param(param) => {
                 let value = match param {
@@ -236,9 +210,7 @@ impl<'p> Mapper<'p> {
                 };
                 value.as_deref().and_then(given)
             }
-            Producer::Generate(Generator::Uuid) => {
-                Some(Value::Str(Cow::Owned(uuid::Uuid::new_v4().to_string())))
-            }
+            Producer::Generate(Generator::Uuid) => Some(Value::Str(Cow::Owned(uuid::Uuid::new_v4().to_string()))),
             Producer::Generate(Generator::ReceivedTime) => Some(Value::Time(received)),
             Producer::Expr(expr) => {
                 let mut ctx = std::collections::BTreeMap::new();
@@ -320,33 +292,14 @@ impl<'p> Mapper<'p> {
         None
     }
 
-    fn flag(
-        &mut self,
-        index: usize,
-        field: &Field,
-        source: &str,
-        value: String,
-        reason: &'static str,
-    ) {
+    fn flag(&mut self, index: usize, field: &Field, source: &str, value: String, reason: &'static str) {
         if field.on_invalid == OnInvalid::Flag {
-            self.errors.push(FieldError {
-                token: index,
-                source: source.to_string(),
-                value,
-                reason,
-            });
+            self.errors.push(FieldError { token: index, source: source.to_string(), value, reason });
         }
     }
 
     /// Writes the tokens no row took, under one object; a key seen twice becomes an array.
-    fn write_unmapped<'a>(
-        &self,
-        name: &str,
-        guide: &Guide,
-        tokens: &[Token<'a>],
-        out: &mut Vec<u8>,
-        first: &mut bool,
-    ) {
+    fn write_unmapped<'a>(&self, name: &str, guide: &Guide, tokens: &[Token<'a>], out: &mut Vec<u8>, first: &mut bool) {
         if self.unmapped.is_empty() {
             return;
         }
@@ -357,17 +310,11 @@ impl<'p> Mapper<'p> {
         let mut inner_first = true;
         for (n, &i) in self.unmapped.iter().enumerate() {
             let key = key_of(&tokens[i as usize]);
-            if self.unmapped[..n]
-                .iter()
-                .any(|&j| key_of(&tokens[j as usize]) == key)
-            {
+            if self.unmapped[..n].iter().any(|&j| key_of(&tokens[j as usize]) == key) {
                 continue;
             }
-            let same: Vec<&Token<'a>> = self.unmapped[n..]
-                .iter()
-                .map(|&j| &tokens[j as usize])
-                .filter(|t| key_of(t) == key)
-                .collect();
+            let same: Vec<&Token<'a>> =
+                self.unmapped[n..].iter().map(|&j| &tokens[j as usize]).filter(|t| key_of(t) == key).collect();
             write_key(out, &mut inner_first, &key);
             if same.len() > 1 {
                 out.push(b'[');
@@ -390,10 +337,7 @@ impl<'p> Mapper<'p> {
 fn unmapped_key<'t>(token: &Token<'t>, fields: &[&str]) -> Cow<'t, str> {
     match token.name {
         Name::Key(k) => Cow::Borrowed(k),
-        Name::Field(id) => Cow::Owned(format!(
-            "@{}",
-            fields.get(id as usize).copied().unwrap_or("?")
-        )),
+        Name::Field(id) => Cow::Owned(format!("@{}", fields.get(id as usize).copied().unwrap_or("?"))),
     }
 }
 
@@ -402,18 +346,9 @@ fn claims(guide: &Guide, tokens: &[Token<'_>]) -> bool {
     let Some((vendor_id, product_id)) = guide.claim.cef_fields else {
         return guide.claim.native;
     };
-    let field = |id: u16| {
-        tokens
-            .iter()
-            .find(|t| t.name == Name::Field(id))
-            .map(|t| t.value)
-    };
+    let field = |id: u16| tokens.iter().find(|t| t.name == Name::Field(id)).map(|t| t.value);
     match (field(vendor_id), field(product_id)) {
-        (Some(vendor), Some(product)) => guide
-            .claim
-            .cef
-            .iter()
-            .any(|(v, p)| v == vendor && p == product),
+        (Some(vendor), Some(product)) => guide.claim.cef.iter().any(|(v, p)| v == vendor && p == product),
         _ => guide.claim.native,
     }
 }
@@ -421,20 +356,12 @@ fn claims(guide: &Guide, tokens: &[Token<'_>]) -> bool {
 fn cef_identity<'a>(plan: &Plan, tokens: &[Token<'a>]) -> Option<(&'a str, &'a str)> {
     let guide = plan.guides.first()?;
     let (v, p) = guide.claim.cef_fields?;
-    let field = |id: u16| {
-        tokens
-            .iter()
-            .find(|t| t.name == Name::Field(id))
-            .map(|t| t.value)
-    };
+    let field = |id: u16| tokens.iter().find(|t| t.name == Name::Field(id)).map(|t| t.value);
     field(v).zip(field(p))
 }
 
 /// Applies a transform. `Ok(None)`: the value has no such part (a bare address has no port).
-fn apply<'a>(
-    transform: &'a Transform,
-    raw: Cow<'a, str>,
-) -> Result<Option<Cow<'a, str>>, &'static str> {
+fn apply<'a>(transform: &'a Transform, raw: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, &'static str> {
     let part = |raw: Cow<'a, str>, pick: fn(&str) -> Option<&str>| -> Option<Cow<'a, str>> {
         match raw {
             Cow::Borrowed(s) => pick(s).map(Cow::Borrowed),
@@ -447,27 +374,17 @@ fn apply<'a>(
         Transform::SplitStatus(Part::Reason) => part(raw, |s| convert::split_status(s).1),
         Transform::SplitStatus(_) => part(raw, |s| Some(convert::split_status(s).0)),
         Transform::Map(pairs) => {
-            let found = pairs
-                .iter()
-                .find(|(from, _)| from.eq_ignore_ascii_case(&raw));
+            let found = pairs.iter().find(|(from, _)| from.eq_ignore_ascii_case(&raw));
             Some(found.map_or(raw, |(_, to)| Cow::Borrowed(to.as_str())))
         }
         Transform::SyslogSeverity => Some(Cow::Borrowed(convert::syslog_severity(&raw)?)),
         Transform::Before(sep) => Some(match raw {
             Cow::Borrowed(s) => Cow::Borrowed(s.split_once(sep.as_str()).map_or(s, |(a, _)| a)),
-            Cow::Owned(s) => Cow::Owned(
-                s.split_once(sep.as_str())
-                    .map_or(s.as_str(), |(a, _)| a)
-                    .to_string(),
-            ),
+            Cow::Owned(s) => Cow::Owned(s.split_once(sep.as_str()).map_or(s.as_str(), |(a, _)| a).to_string()),
         }),
         Transform::After(sep) => Some(match raw {
             Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(sep.as_str()).map_or(s, |(_, b)| b)),
-            Cow::Owned(s) => Cow::Owned(
-                s.rsplit_once(sep.as_str())
-                    .map_or(s.as_str(), |(_, b)| b)
-                    .to_string(),
-            ),
+            Cow::Owned(s) => Cow::Owned(s.rsplit_once(sep.as_str()).map_or(s.as_str(), |(_, b)| b).to_string()),
         }),
     })
 }

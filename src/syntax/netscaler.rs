@@ -46,6 +46,9 @@ const FIELDS: &[&str] = &[
     "cef_severity",
 ];
 
+/// The first CEF header field in [`FIELDS`]; header fields from here on carry CEF escapes.
+const CEF_HEADER: u16 = 28;
+
 /// What a rule's token is for the engine.
 enum Kind {
     Key,
@@ -128,20 +131,11 @@ impl Grammar for NetScaler {
                 Kind::Value(escape) => {
                     let key = open_key.take().unwrap_or("");
                     let value = text.trim_end_matches(' ');
-                    out.push(Token {
-                        name: Name::Key(key),
-                        value,
-                        escape,
-                        start: span.start(),
-                    });
+                    out.push(Token { name: Name::Key(key), value, escape, start: span.start() });
                 }
                 Kind::Field(id) => {
-                    out.push(Token {
-                        name: Name::Field(id),
-                        value: text,
-                        escape: Escape::None,
-                        start: span.start(),
-                    });
+                    let escape = if id >= CEF_HEADER { Escape::Cef } else { Escape::None };
+                    out.push(Token { name: Name::Field(id), value: text, escape, start: span.start() });
                 }
                 Kind::Skip => {}
             }
@@ -154,18 +148,12 @@ impl Grammar for NetScaler {
 }
 
 fn empty_value(key: &str, start: usize) -> Token<'_> {
-    Token {
-        name: Name::Key(key),
-        value: "",
-        escape: Escape::None,
-        start,
-    }
+    Token { name: Name::Key(key), value: "", escape: Escape::None, start }
 }
 
 fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
     let column = match error.line_col {
-        pest::error::LineColLocation::Pos((_, col))
-        | pest::error::LineColLocation::Span((_, col), _) => col,
+        pest::error::LineColLocation::Pos((_, col)) | pest::error::LineColLocation::Span((_, col), _) => col,
     };
     let expected = match &error.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
@@ -189,11 +177,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::partition | Rule::module | Rule::event => "a module and event name",
         Rule::seq | Rule::n => "a sequence number",
         Rule::key | Rule::key_cef => "a key",
-        Rule::value
-        | Rule::value_quoted
-        | Rule::value_time
-        | Rule::value_cef
-        | Rule::value_colon => "a value",
+        Rule::value | Rule::value_quoted | Rule::value_time | Rule::value_cef | Rule::value_colon => "a value",
         Rule::cef_version
         | Rule::cef_vendor
         | Rule::cef_product
@@ -203,5 +187,16 @@ fn describe(rule: Rule) -> &'static str {
         | Rule::cef_severity => "a CEF header field",
         Rule::EOI => "the end of the line",
         _ => "a NetScaler message",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cef_header_fields_start_at_cef_header() {
+        assert_eq!(FIELDS[CEF_HEADER as usize], "cef_version");
+        assert_eq!(FIELDS.last(), Some(&"cef_severity"));
     }
 }
