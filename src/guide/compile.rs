@@ -308,7 +308,7 @@ impl GuideCompiler<'_> {
                         if let Some(m) = model.filter(|m| m.name() != ty.name()) {
                             self.problem(
                                 codes::TYPE_MISMATCH,
-                                format!("row says type '{}' but token '{}' is a {}", ty.name(), row.token, m.name()),
+                                format!("row says type '{}' but token '{}' has type '{}'", ty.name(), row.token, m.name()),
                                 at,
                                 "type",
                             )
@@ -326,6 +326,10 @@ impl GuideCompiler<'_> {
             }
             (None, model) => model.cloned(),
         };
+        if ty.is_none() {
+            // The type is unknown: checks that depend on it would only repeat the problem.
+            return None;
+        }
         let ty = ty.unwrap_or(Type::String);
         let on_invalid = match row.on_invalid.as_deref() {
             None | Some("flag") => OnInvalid::Flag,
@@ -419,10 +423,10 @@ impl GuideCompiler<'_> {
                         .hint = Some(hint_from(name, &names));
                 }
                 Some(Generator::ReceivedTime) if *ty != Type::Timestamp => {
-                    self.problem(codes::TYPE_MISMATCH, "received_time makes a timestamp".into(), at, "generate");
+                    self.problem(codes::TYPE_MISMATCH, "generate: received_time gives a timestamp; the row needs `type: timestamp`".into(), at, "generate");
                 }
                 Some(Generator::Uuid) if !matches!(ty, Type::String) => {
-                    self.problem(codes::TYPE_MISMATCH, "uuid makes a string".into(), at, "generate");
+                    self.problem(codes::TYPE_MISMATCH, "generate: uuid gives a string; the row needs `type: string`".into(), at, "generate");
                 }
                 Some(_) => {}
             }
@@ -498,7 +502,7 @@ impl GuideCompiler<'_> {
                 if expected.as_ref() != Some(ty) {
                     let message = match expected {
                         Some(e) => format!(
-                            "split_ip_port: {} makes a {}, but the row is a {}",
+                            "split_ip_port: {} gives type '{}', but the row's type is '{}'",
                             part_name(*part),
                             e.name(),
                             ty.name()
@@ -622,11 +626,10 @@ fn hint_from(name: &str, names: &[&str]) -> String {
     }
 }
 
+/// The first `key:` anywhere in the text (block or flow style).
 fn top_key_position(text: &str, key: &str) -> Option<(usize, usize)> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let trimmed = line.trim_start();
-        trimmed.strip_prefix(key)?.starts_with(':').then_some((i + 1, line.len() - trimmed.len() + 1))
-    })
+    let pattern = format!("{key}:");
+    text.lines().enumerate().find_map(|(i, line)| line.find(&pattern).map(|col| (i + 1, col + 1)))
 }
 
 const TYPES: [&str; 6] = ["timestamp", "ip", "port", "integer", "string", "enum"];
