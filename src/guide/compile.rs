@@ -308,7 +308,12 @@ impl GuideCompiler<'_> {
                         if let Some(m) = model.filter(|m| m.name() != ty.name()) {
                             self.problem(
                                 codes::TYPE_MISMATCH,
-                                format!("row says type '{}' but token '{}' has type '{}'", ty.name(), row.token, m.name()),
+                                format!(
+                                    "row says type '{}' but token '{}' has type '{}'",
+                                    ty.name(),
+                                    row.token,
+                                    m.name()
+                                ),
                                 at,
                                 "type",
                             )
@@ -423,10 +428,20 @@ impl GuideCompiler<'_> {
                         .hint = Some(hint_from(name, &names));
                 }
                 Some(Generator::ReceivedTime) if *ty != Type::Timestamp => {
-                    self.problem(codes::TYPE_MISMATCH, "generate: received_time gives a timestamp; the row needs `type: timestamp`".into(), at, "generate");
+                    self.problem(
+                        codes::TYPE_MISMATCH,
+                        "generate: received_time gives a timestamp; the row needs `type: timestamp`".into(),
+                        at,
+                        "generate",
+                    );
                 }
                 Some(Generator::Uuid) if !matches!(ty, Type::String) => {
-                    self.problem(codes::TYPE_MISMATCH, "generate: uuid gives a string; the row needs `type: string`".into(), at, "generate");
+                    self.problem(
+                        codes::TYPE_MISMATCH,
+                        "generate: uuid gives a string; the row needs `type: string`".into(),
+                        at,
+                        "generate",
+                    );
                 }
                 Some(_) => {}
             }

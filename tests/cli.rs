@@ -1,0 +1,232 @@
+//! The real `xdrmap` binary: input from stdin and files, rejects, summary, exit codes, and
+//! guides loaded at run time with `--mapping`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const CMD: &str = "<134> 03/21/2024:09:14:52 GMT adc-fra-01 0-PPE-0 : default GUI CMD_EXECUTED 4471 0 :  User jdoe - Remote_ip 10.20.30.41 - Command \"show ns ip\" - Status \"Success\"";
+const TCP: &str = "<134> 05/19/2024:22:07:41 GMT lb-dmz-01 0-PPE-1 : default TCP CONN_TERMINATE 881 0 :  Source 10.60.2.15:443 - Destination 198.51.100.77:51822 - Start Time 05/19/2024:22:06:58 GMT - End Time 05/19/2024:22:07:41 GMT - Total_bytes_send 48213 - Total_bytes_recv 1917";
+const GARBAGE: &str = "this is not a NetScaler line";
+
+fn xdrmap() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xdrmap"));
+    cmd.env_remove("XDRMAP_CUSTOMER_ID").env_remove("XDRMAP_COLLECTOR_ID").env_remove("XDRMAP_EVENT_SOURCE_ID");
+    cmd
+}
+
+fn run(cmd: &mut Command, stdin: &str) -> Output {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn events(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("each line is one JSON object")).collect()
+}
+
+/// A fresh folder under the system temp dir, named after the test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xdrmap-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(path: &Path, content: &str) {
+    std::fs::write(path, content).unwrap();
+}
+
+#[test]
+fn maps_stdin_and_prints_a_summary() {
+    let out = run(xdrmap().arg("map"), &format!("{CMD}\n{TCP}\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ev = events(&out);
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[0]["command"], "show ns ip");
+    assert_eq!(ev[0]["sourceUser"], "jdoe");
+    assert_eq!(ev[1]["sourcePort"], 443);
+    assert_eq!(ev[1]["inByte"], 1917);
+    assert_eq!(ev[1]["eventTime"], "2024-05-19T22:07:41Z");
+    assert!(
+        text(&out.stderr).contains("xdrmap: 2 lines read, 2 events written, 0 lines rejected"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn rejects_go_to_a_file_with_line_number_and_reason() {
+    let dir = temp_dir("rejects");
+    let log = dir.join("ns.log");
+    write(&log, &format!("{CMD}\n\n{GARBAGE}\n{TCP}\n"));
+    let rejects = dir.join("rejects.jsonl");
+    let events_file = dir.join("events.jsonl");
+    let out = run(xdrmap().arg("map").arg(&log).arg("-o").arg(&events_file).arg("--rejects").arg(&rejects), "");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&events_file).unwrap().lines().count(), 2);
+    let reject: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&rejects).unwrap().trim()).unwrap();
+    assert_eq!(reject["file"], log.display().to_string());
+    assert_eq!(reject["line"], 3);
+    assert_eq!(reject["text"], GARBAGE);
+    assert!(reject["reason"].as_str().unwrap().contains("does not fit grammar 'netscaler'"), "{reject}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("4 lines read, 2 events written, 1 lines rejected, 1 blank lines skipped"), "{stderr}");
+}
+
+#[test]
+fn rejects_default_to_stderr_and_strict_exits_1() {
+    let out = run(xdrmap().arg("map"), &format!("{GARBAGE}\n{CMD}\n"));
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("\"line\":1") && stderr.contains("\"file\":\"-\""), "{stderr}");
+    let out = run(xdrmap().args(["map", "--strict"]), &format!("{GARBAGE}\n{CMD}\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(events(&out).len(), 1, "the good line is still mapped");
+}
+
+#[test]
+fn field_errors_keep_the_event() {
+    let line = "<134> 02/11/2025:07:35:02 GMT gw 0-PPE-0 : default SSLVPN LOGIN 9 0 : User a - Client_ip 203.0.113.61 - Nat_ip \"Mapped Ip\" - Vserver 198.51.100.20:443";
+    let out = run(xdrmap().arg("map"), &format!("{line}\n"));
+    let ev = events(&out);
+    assert_eq!(ev.len(), 1);
+    assert!(ev[0].get("natSourceIP").is_none());
+    assert_eq!(ev[0]["_errors"][0]["token"], "natSourceIP");
+    assert_eq!(ev[0]["_errors"][0]["value"], "Mapped Ip");
+    assert!(text(&out.stderr).contains("1 events written (1 with field errors)"));
+}
+
+#[test]
+fn run_time_ids_dates_and_zones() {
+    let line = "<134> 05/11/2024:21:13:15  ns 0-PPE-0 : default TCP CONN_TERMINATE 5 0 :  Source 10.0.0.1:80 - Destination 10.0.0.2:443 - Start Time 05/11/2024:21:12:49  - End Time 05/11/2024:21:13:15 ";
+    let out = run(
+        xdrmap()
+            .args(["map", "--date-format", "DDMMYYYY", "--timezone", "Europe/Berlin", "--customer-id", "c-1"])
+            .args(["--received-at", "2024-11-05T20:14:00Z"])
+            .env("XDRMAP_COLLECTOR_ID", "k-2"),
+        &format!("{line}\n"),
+    );
+    let ev = events(&out);
+    assert_eq!(ev[0]["eventTime"], "2024-11-05T20:13:15Z", "5 November, 21:13 in Berlin (CET)");
+    assert_eq!(ev[0]["CustomerId"], "c-1");
+    assert_eq!(ev[0]["CollectorId"], "k-2");
+    assert!(ev[0].get("EventSourceId").is_none(), "an id not given is left out");
+    assert_eq!(ev[0]["CollectorReceivedTime"], "2024-11-05T20:14:00Z");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(xdrmap().args(["map", "--date-format", "YYMMDD"]), "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("MMDDYYYY"), "{}", text(&out.stderr));
+    let out = run(xdrmap().args(["map", "--timezone", "Mars/Olympus"]), "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(xdrmap().args(["map", "no-such-file.log"]), "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read no-such-file.log"));
+    let out = run(xdrmap().args(["map", "--help"]), "");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("--rejects"));
+}
+
+#[test]
+fn a_broken_guide_exits_2_and_processes_nothing() {
+    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-guides/unknown_token.yaml");
+    let out = run(xdrmap().arg("map").arg("--mapping").arg(&guide), &format!("{CMD}\n"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[E101]: unknown token 'destinatonIpv4'"), "{stderr}");
+    assert!(stderr.contains("did you mean 'destinationIpv4'?"), "{stderr}");
+    assert!(stderr.contains("nothing was processed"), "{stderr}");
+}
+
+/// A device xdrmap has never seen, added with a YAML file only.
+const ACME_GUIDE: &str = r#"
+guide: acme_shield
+title: Acme Shield WAF Data Mapping Guide
+device: { type: Firewall, vendor: Acme, product: Acme Shield, supported_versions: ["4.2"], formats: [Syslog] }
+match:
+  grammar: netscaler
+  native: false
+  cef: [{ vendor: Acme, product: Shield }]
+tokens:
+  attackClass: { type: string, description: Class of attack the rule detected }
+fields:
+  - { source: rt, token: eventTime, sample: "2025-03-01T10:00:00Z", from: [rt], type: timestamp }
+  - { source: shost, token: sourceHost, sample: laptop-7, from: [shost], type: string }
+  - { source: src, token: sourceIpv4, sample: 10.1.1.1, from: [src], type: ip }
+  - { source: requestMethod, token: httpMethod, sample: GET, from: [requestMethod], type: string }
+  - { source: request, token: url, sample: "https://example.com/", from: [request], type: string }
+  - { source: cs1, token: ruleName, sample: sqli-3, from: [cs1], type: string }
+  - { source: cat, token: attackClass, sample: injection, from: [cat] }
+  - source: act
+    token: action
+    sample: Deny
+    from: [act]
+    transform: { map: { dropped: Drop, passed: Allow } }
+internal_fields:
+  - { token: deviceVendor, const: Acme }
+  - { token: DeviceHost, expr: "sourceHost ~ '@' ~ sourceIpv4 if sourceHost else sourceIpv4" }
+"#;
+
+const ACME_LINE: &str = "<132> CEF:0|Acme|Shield|4.2|100|SQL injection|8|rt=2025-03-01T10:00:00Z shost=laptop-7 src=10.1.1.1 requestMethod=POST request=https://shop.example.com/cart?id\\=1 cs1=sqli-3 cat=injection act=dropped";
+
+#[test]
+fn a_new_device_guide_without_recompiling() {
+    let dir = temp_dir("acme");
+    write(&dir.join("acme_shield.yaml"), ACME_GUIDE);
+    let out = run(xdrmap().arg("map").arg("--mapping").arg(&dir), &format!("{ACME_LINE}\n{CMD}\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ev = events(&out);
+    assert_eq!(ev.len(), 1, "the Citrix line is not claimed by the Acme guide");
+    let e = &ev[0];
+    assert_eq!(e["eventTime"], "2025-03-01T10:00:00Z");
+    assert_eq!(e["httpMethod"], "POST");
+    assert_eq!(e["url"], "https://shop.example.com/cart?id=1");
+    assert_eq!(e["attackClass"], "injection");
+    assert_eq!(e["action"], "Drop");
+    assert_eq!(e["DeviceHost"], "laptop-7@10.1.1.1", "expressions see the tokens of earlier rows");
+    assert!(text(&out.stderr).contains("no guide claims this line"), "{}", text(&out.stderr));
+
+    // Both guides in one folder: each line goes to the guide that claims it.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/citrix_loadbalancer.yaml"),
+        dir.join("citrix_loadbalancer.yaml"),
+    )
+    .unwrap();
+    let out = run(xdrmap().arg("map").arg("--mapping").arg(&dir), &format!("{ACME_LINE}\n{CMD}\n"));
+    let ev = events(&out);
+    assert_eq!(ev.len(), 2, "{}", text(&out.stderr));
+    assert_eq!(ev[0]["deviceVendor"], "Acme");
+    assert_eq!(ev[1]["deviceVendor"], "Citrix");
+
+    // --guide forces one guide, claimed or not.
+    let out = run(xdrmap().arg("map").arg("--mapping").arg(&dir).args(["--guide", "acme_shield"]), &format!("{CMD}\n"));
+    assert_eq!(events(&out)[0]["deviceVendor"], "Acme");
+    let out = run(xdrmap().arg("map").arg("--mapping").arg(&dir).args(["--guide", "nope"]), "");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let input: String = std::iter::repeat(format!("{TCP}\n")).take(50_000).collect();
+    let mut child =
+        xdrmap().arg("map").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let mut first = [0u8; 64];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,103 @@
+//! Conformance and robustness: every line of the shared NetScaler corpus (when it is present)
+//! is either mapped or rejected with a reason, and no input, however broken, panics.
+
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use xdrmap::guide::{builtin_sources, compile, Plan};
+use xdrmap::runtime::{Mapper, Outcome, Settings};
+use xdrmap::syntax::{builtin_grammars, strip_line_ending};
+
+fn plan() -> Plan {
+    compile(&builtin_sources(), builtin_grammars()).unwrap()
+}
+
+fn received() -> DateTime<Utc> {
+    "2026-11-26T08:00:00Z".parse().unwrap()
+}
+
+/// Rejected lines of the corpus, as measured when this test was written: a larger number is
+/// a regression of the grammar.
+const KNOWN_REJECTED: usize = 18;
+
+#[test]
+fn shared_corpus_loses_no_line() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/ALL-unique-lines.log.txt");
+    let Ok(text) = std::fs::read_to_string(&corpus) else {
+        eprintln!("skipped: {} is absent", corpus.display());
+        return;
+    };
+    let plan = plan();
+    let settings = Settings::default();
+    let mut mapper = Mapper::new(&plan, &settings);
+    let (mut lines, mut events, mut rejected, mut blank) = (0, 0, 0, 0);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        lines += 1;
+        if line.trim().is_empty() {
+            blank += 1;
+            continue;
+        }
+        let before = out.len();
+        match mapper.map(line, received(), &mut out) {
+            Outcome::Mapped { .. } => {
+                events += 1;
+                let event: serde_json::Value = serde_json::from_slice(&out[before..]).expect("valid JSON");
+                assert!(event.is_object());
+            }
+            Outcome::Rejected(reason) => {
+                rejected += 1;
+                assert_eq!(out.len(), before, "a rejected line writes no event");
+                println!("rejected line {lines}: {reason}");
+            }
+        }
+    }
+    println!("corpus: {lines} lines, {events} events, {rejected} rejected, {blank} blank");
+    assert_eq!(events + rejected + blank, lines, "no line is lost");
+    assert!(rejected <= KNOWN_REJECTED, "{rejected} corpus lines rejected, {KNOWN_REJECTED} expected at most");
+}
+
+/// Every prefix of every fixture line, and lines of control characters, quotes and odd
+/// Unicode: each is mapped or rejected, never a panic.
+#[test]
+fn hostile_input_never_panics() {
+    let plan = plan();
+    let settings = Settings::default();
+    let mut mapper = Mapper::new(&plan, &settings);
+    let mut out = Vec::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
+    let mut lines: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "log") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let line = strip_line_ending(text.lines().last().unwrap()).to_string();
+            for (i, _) in line.char_indices().step_by(3) {
+                lines.push(line[..i].to_string());
+                lines.push(line[i..].to_string());
+            }
+        }
+    }
+    lines.extend(
+        [
+            "\0\0\0",
+            "<999999999999> 99/99/9999:99:99:99 GMT x 0-PPE-0 : default TCP X 1 0 : Source 1:2:3",
+            "<134> 13/45/2024:25:61:61 GMT h 0-PPE-0 : default TCP CONN_TERMINATE 1 0 :  Start Time 02/30/2024:00:00:00 GMT - Source [::1]:99999",
+            "<134> CEF:0|Citrix|NetScaler|\\|\\|\\|",
+            "<134> CEF:0|Citrix|NetScaler|NS|APPFW|X|6|=== \\ \\\\ = =",
+            "\"\"\"\"\"\"",
+            "Ω≈ç√∫˜µ≤≥÷ 07/08/2024:01:31:08 GMT ñ 0-PPE-0 : default 𝕏 Ü 1 0 : Ключ значение - 键 值",
+            "<134> 07/08/2024:01:31:08 GMT ns 0-PPE-0 : default SSLVPN LOGIN 1 0 : SessionId: 99999999999999999999999 - Source 1.2.3.4:0",
+        ]
+        .map(String::from),
+    );
+    for line in &lines {
+        let before = out.len();
+        match mapper.map(line, received(), &mut out) {
+            Outcome::Mapped { .. } => {
+                let _: serde_json::Value =
+                    serde_json::from_slice(&out[before..]).expect("valid JSON even for odd input");
+            }
+            Outcome::Rejected(reason) => assert!(!reason.is_empty()),
+        }
+    }
+}
