@@ -63,13 +63,13 @@ pub struct Location {
 pub struct Diagnostic {
     pub code: &'static str,
     pub message: String,
-    pub location: Location,
+    pub location: Box<Location>,
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { code, message: message.into(), location: Location::default(), hint: None }
+        Diagnostic { code, message: message.into(), location: Box::default(), hint: None }
     }
 
     pub fn in_file(mut self, file: &Path) -> Self {
@@ -171,8 +171,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

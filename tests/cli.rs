@@ -215,7 +215,7 @@ fn a_new_device_guide_without_recompiling() {
 
 #[test]
 fn a_closed_pipe_ends_quietly() {
-    let input: String = std::iter::repeat(format!("{TCP}\n")).take(50_000).collect();
+    let input = format!("{TCP}\n").repeat(50_000);
     let mut child =
         xdrmap().arg("map").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();

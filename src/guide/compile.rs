@@ -331,11 +331,8 @@ impl GuideCompiler<'_> {
             }
             (None, model) => model.cloned(),
         };
-        if ty.is_none() {
-            // The type is unknown: checks that depend on it would only repeat the problem.
-            return None;
-        }
-        let ty = ty.unwrap_or(Type::String);
+        // An unknown type stops here: checks that depend on it would only repeat the problem.
+        let ty = ty?;
         let on_invalid = match row.on_invalid.as_deref() {
             None | Some("flag") => OnInvalid::Flag,
             Some("skip") => OnInvalid::Skip,

@@ -338,3 +338,60 @@ pub fn unescape(text: &str, escape: crate::syntax::Escape) -> Cow<'_, str> {
 pub fn format_time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn read(text: &str, order: DateOrder, zone: &str) -> Result<String, &'static str> {
+        let settings = TimeSettings { order, zone: zone.parse().unwrap() };
+        parse_time(text, &settings, at("2024-01-05T00:00:00Z")).map(|t| format_time(&t))
+    }
+
+    #[test]
+    fn native_orders_and_zones() {
+        use DateOrder::*;
+        assert_eq!(read("07/08/2024:01:30:28 GMT", Mdy, "UTC"), Ok("2024-07-08T01:30:28Z".into()));
+        assert_eq!(read("07/08/2024:01:30:28 GMT", Dmy, "UTC"), Ok("2024-08-07T01:30:28Z".into()));
+        assert_eq!(read("2024/08/07:01:30:28 GMT", Mdy, "UTC"), Ok("2024-08-07T01:30:28Z".into()));
+        assert_eq!(read("07/08/2024:01:30:28", Mdy, "Europe/Berlin"), Ok("2024-07-07T23:30:28Z".into()));
+        assert_eq!(read("07/08/2024:01:30:28 ", Mdy, "UTC"), Ok("2024-07-08T01:30:28Z".into()));
+        assert_eq!(read("01/16/2026:14:11:48GMT", Mdy, "Europe/Berlin"), Ok("2026-01-16T14:11:48Z".into()));
+        assert_eq!(read("02/12/2012: 17:16:28 GMT", Mdy, "UTC"), Ok("2012-02-12T17:16:28Z".into()));
+        assert_eq!(read("09/05/2023:01:44:32 +02:00", Mdy, "UTC"), Ok("2023-09-04T23:44:32Z".into()));
+        assert_eq!(read("09/05/2023:01:44:32 +0200", Mdy, "UTC"), Ok("2023-09-04T23:44:32Z".into()));
+        assert_eq!(read("09/05/2023:01:44:32 PST", Mdy, "UTC"), Ok("2023-09-05T09:44:32Z".into()));
+        assert_eq!(read("09/05/2023:01:44:32 America/New_York", Mdy, "UTC"), Ok("2023-09-05T05:44:32Z".into()));
+        assert!(read("27/06/2026:22:38:17", Mdy, "UTC").is_err(), "month 27 under MMDDYYYY");
+        assert!(read("09/05/2023:01:44:32 Mars/Base", Mdy, "UTC").is_err());
+        assert!(read("06:29:05 GMT", Mdy, "UTC").is_err(), "a clock without a date");
+    }
+
+    #[test]
+    fn iso_relay_and_display_forms() {
+        use DateOrder::Mdy;
+        assert_eq!(read("2025-01-12T21:06:37Z", Mdy, "UTC"), Ok("2025-01-12T21:06:37Z".into()));
+        assert_eq!(read("2023-08-01T00:14:15.285005+00:00", Mdy, "UTC"), Ok("2023-08-01T00:14:15.285005Z".into()));
+        assert_eq!(read("2023-04-01T11:00:00", Mdy, "Europe/Berlin"), Ok("2023-04-01T09:00:00Z".into()));
+        assert_eq!(read("Jun 01, 2021 11:29:04 AM", Mdy, "UTC"), Ok("2021-06-01T11:29:04Z".into()));
+        // A BSD stamp takes the receive year, or the year before when it would lie ahead.
+        assert_eq!(read("Jan  4 10:59:24", Mdy, "UTC"), Ok("2024-01-04T10:59:24Z".into()));
+        assert_eq!(read("Dec 31 23:59:59", Mdy, "UTC"), Ok("2023-12-31T23:59:59Z".into()));
+    }
+
+    #[test]
+    fn statuses_and_severities() {
+        assert_eq!(split_status("Success"), ("Success", None));
+        assert_eq!(split_status("ERROR: No such resource [name, x]"), ("ERROR", Some("No such resource [name, x]")));
+        assert_eq!(split_status("... error ..."), ("... error ...", None));
+        assert_eq!(syslog_severity("134"), Ok("Informational"));
+        assert_eq!(syslog_severity("132"), Ok("Warning"));
+        assert_eq!(syslog_severity("local0.warn"), Ok("Warning"));
+        assert_eq!(syslog_severity("Local7.Error"), Ok("Error"));
+        assert!(syslog_severity("999").is_err());
+    }
+}

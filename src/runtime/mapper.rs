@@ -200,7 +200,7 @@ impl<'p> Mapper<'p> {
         let settings = self.settings;
         let given = |text: &'p str| typed(Cow::Borrowed(text), &field.ty, settings, received).ok();
         match &field.producer {
-            Producer::Sources(sources) => self.from_sources(guide, index, field, sources, tokens, received),
+            Producer::Sources(sources) => self.first_valid(guide, index, field, sources, tokens, received),
             Producer::Const(text) => given(text),
             Producer::Param(param) => {
                 let value = match param {
@@ -246,7 +246,7 @@ impl<'p> Mapper<'p> {
     }
 
     /// The first source present whose value passes the field's type.
-    fn from_sources<'a>(
+    fn first_valid<'a>(
         &mut self,
         guide: &'p Guide,
         index: usize,
