@@ -1,6 +1,6 @@
 //! `xdrmap map`: read log lines, write one JSON event per line, reject what cannot be mapped.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use clap::Args;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -253,7 +253,8 @@ fn map_stream(
             counts.blank += 1;
             continue;
         }
-        let received = args.received_at.unwrap_or_else(Utc::now);
+        // Receive times are kept to the millisecond, as collectors report them.
+        let received = args.received_at.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
         match mapper.map(line, received, &mut events) {
             Outcome::Mapped { field_errors, .. } => {
                 counts.events += 1;
