@@ -1,6 +1,8 @@
 //! xdrmap: executable data mapping guides. A grammar tokenizes device logs, a YAML guide
 //! compiles into a plan, and the engine maps each record into normalized XDR tokens.
 
+extern crate alloc;
+
 pub mod diag;
 pub mod guide;
 pub mod output;

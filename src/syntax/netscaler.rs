@@ -61,7 +61,7 @@ enum Kind {
 fn kind(rule: Rule) -> Kind {
     match rule {
         Rule::key | Rule::key_cef => Kind::Key,
-        Rule::value | Rule::value_time | Rule::value_colon => Kind::Value(Escape::None),
+        Rule::value | Rule::value_colon => Kind::Value(Escape::None),
         Rule::value_quoted => Kind::Value(Escape::Quoted),
         Rule::value_cef => Kind::Value(Escape::Cef),
         Rule::pri => Kind::Field(0),
@@ -177,7 +177,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::partition | Rule::module | Rule::event => "a module and event name",
         Rule::seq | Rule::n => "a sequence number",
         Rule::key | Rule::key_cef => "a key",
-        Rule::value | Rule::value_quoted | Rule::value_time | Rule::value_cef | Rule::value_colon => "a value",
+        Rule::value | Rule::value_quoted | Rule::value_cef | Rule::value_colon => "a value",
         Rule::cef_version
         | Rule::cef_vendor
         | Rule::cef_product
