@@ -150,7 +150,7 @@ impl GuideCompiler<'_> {
                 tokens.insert(name.clone(), ty);
             }
         }
-        let mut slots = Slots { by_field: Vec::new(), by_key: HashMap::new(), names: Vec::new() };
+        let mut slots = Slots { by_field: Vec::new(), by_key: HashMap::default(), names: Vec::new() };
         if let Some(g) = grammar {
             slots.by_field = vec![None; self.grammars[g].fields().len()];
         }
@@ -203,6 +203,7 @@ impl GuideCompiler<'_> {
             unmapped_field: options.keep_unmapped.then(|| options.unmapped_field.clone()),
             errors_field: options.errors_field.clone(),
             has_expressions,
+            field_names: self.grammars[grammar?].fields().iter().map(|f| format!("@{f}")).collect(),
         })
     }
 

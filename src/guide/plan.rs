@@ -4,6 +4,7 @@
 use crate::guide::spec::Part;
 use crate::syntax::Grammar;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
 /// Everything the engine needs, resolved: no name is looked up per record except a
@@ -32,6 +33,8 @@ pub struct Guide {
     pub errors_field: String,
     /// Whether any field is an expression (earlier values must then be kept per record).
     pub has_expressions: bool,
+    /// `@name` of each grammar field, as unmapped fields are written.
+    pub field_names: Vec<String>,
 }
 
 /// The guide's device details.
@@ -58,7 +61,7 @@ pub struct Slots {
     /// Grammar field id → slot.
     pub by_field: Vec<Option<u16>>,
     /// Device key → slot.
-    pub by_key: HashMap<Box<str>, u16>,
+    pub by_key: HashMap<Box<str>, u16, BuildHasherDefault<KeyHasher>>,
     /// Slot → the source name as the guide writes it (for error reports).
     pub names: Vec<String>,
 }
@@ -185,4 +188,25 @@ pub struct Expression {
     pub compiled: minijinja::Expression<'static, 'static>,
     /// Variable name → index of the field that produces it.
     pub inputs: Vec<(String, usize)>,
+}
+
+/// A fast hasher for the short device keys looked up once per token (FxHash's mixing step).
+/// Keys come from the device, but a slot table holds only the guide's own keys, so a
+/// collision-flooding line can only slow its own lookup down.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }

@@ -336,7 +336,52 @@ pub fn unescape(text: &str, escape: crate::syntax::Escape) -> Cow<'_, str> {
 
 /// Formats a time as RFC 3339 UTC (`2024-07-07T19:16:12Z`, with a fraction only when there is one).
 pub fn format_time(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    let mut out = Vec::with_capacity(32);
+    write_time(&mut out, t);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends a time as RFC 3339 UTC, without allocating: milli-, micro- or nanoseconds as
+/// needed, none when the time is on a whole second.
+pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
+    use chrono::Timelike;
+    fn digits(out: &mut Vec<u8>, n: u32, width: usize) {
+        let mut buf = [b'0'; 10];
+        let mut n = n;
+        for slot in buf[..width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&buf[..width]);
+    }
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        out.extend_from_slice(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).as_bytes());
+        return;
+    }
+    digits(out, year as u32, 4);
+    out.push(b'-');
+    digits(out, t.month(), 2);
+    out.push(b'-');
+    digits(out, t.day(), 2);
+    out.push(b'T');
+    digits(out, t.hour(), 2);
+    out.push(b':');
+    digits(out, t.minute(), 2);
+    out.push(b':');
+    digits(out, t.second(), 2);
+    let nanos = t.nanosecond() % 1_000_000_000;
+    if nanos != 0 {
+        out.push(b'.');
+        if nanos % 1_000_000 == 0 {
+            digits(out, nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            digits(out, nanos / 1_000, 6);
+        } else {
+            digits(out, nanos, 9);
+        }
+    }
+    out.push(b'Z');
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ enum Value<'a> {
     Str(Cow<'a, str>),
     UInt(u64),
     Time(DateTime<Utc>),
+    Uuid(uuid::Uuid),
 }
 
 /// A field whose value failed its type.
@@ -210,7 +211,7 @@ impl<'p> Mapper<'p> {
                 };
                 value.as_deref().and_then(given)
             }
-            Producer::Generate(Generator::Uuid) => Some(Value::Str(Cow::Owned(uuid::Uuid::new_v4().to_string()))),
+            Producer::Generate(Generator::Uuid) => Some(Value::Uuid(uuid::Uuid::new_v4())),
             Producer::Generate(Generator::ReceivedTime) => Some(Value::Time(received)),
             Producer::Expr(expr) => {
                 let mut ctx = std::collections::BTreeMap::new();
@@ -219,6 +220,7 @@ impl<'p> Mapper<'p> {
                         Some(Value::Str(s)) => minijinja::Value::from(s.into_owned()),
                         Some(Value::UInt(n)) => minijinja::Value::from(n),
                         Some(Value::Time(t)) => minijinja::Value::from(convert::format_time(&t)),
+                        Some(Value::Uuid(id)) => minijinja::Value::from(id.to_string()),
                         None => minijinja::Value::from(()),
                     };
                     ctx.insert(name.as_str(), v);
@@ -299,45 +301,43 @@ impl<'p> Mapper<'p> {
     }
 
     /// Writes the tokens no row took, under one object; a key seen twice becomes an array.
-    fn write_unmapped<'a>(&self, name: &str, guide: &Guide, tokens: &[Token<'a>], out: &mut Vec<u8>, first: &mut bool) {
+    fn write_unmapped<'x>(&self, name: &str, guide: &'x Guide, tokens: &[Token<'x>], out: &mut Vec<u8>, first: &mut bool) {
         if self.unmapped.is_empty() {
             return;
         }
-        let fields = self.plan.grammars[guide.grammar].fields();
-        let key_of = |t: &Token<'a>| unmapped_key(t, fields);
         write_key(out, first, name);
         out.push(b'{');
         let mut inner_first = true;
         for (n, &i) in self.unmapped.iter().enumerate() {
-            let key = key_of(&tokens[i as usize]);
-            if self.unmapped[..n].iter().any(|&j| key_of(&tokens[j as usize]) == key) {
+            let token = &tokens[i as usize];
+            if self.unmapped[..n].iter().any(|&j| tokens[j as usize].name == token.name) {
                 continue;
             }
-            let same: Vec<&Token<'a>> =
-                self.unmapped[n..].iter().map(|&j| &tokens[j as usize]).filter(|t| key_of(t) == key).collect();
-            write_key(out, &mut inner_first, &key);
-            if same.len() > 1 {
-                out.push(b'[');
+            write_key(out, &mut inner_first, unmapped_name(token, guide));
+            let repeated = self.unmapped[n + 1..].iter().any(|&j| tokens[j as usize].name == token.name);
+            if !repeated {
+                write_str(out, &convert::unescape(token.value, token.escape));
+                continue;
             }
-            for (k, t) in same.iter().enumerate() {
+            out.push(b'[');
+            let same = self.unmapped[n..].iter().map(|&j| &tokens[j as usize]).filter(|t| t.name == token.name);
+            for (k, t) in same.enumerate() {
                 if k > 0 {
                     out.push(b',');
                 }
                 write_str(out, &convert::unescape(t.value, t.escape));
             }
-            if same.len() > 1 {
-                out.push(b']');
-            }
+            out.push(b']');
         }
         out.push(b'}');
     }
 }
 
 /// The name an unmapped token is kept under: the device's key, or `@field`.
-fn unmapped_key<'t>(token: &Token<'t>, fields: &[&str]) -> Cow<'t, str> {
+fn unmapped_name<'x>(token: &Token<'x>, guide: &'x Guide) -> &'x str {
     match token.name {
-        Name::Key(k) => Cow::Borrowed(k),
-        Name::Field(id) => Cow::Owned(format!("@{}", fields.get(id as usize).copied().unwrap_or("?"))),
+        Name::Key(k) => k,
+        Name::Field(id) => guide.field_names.get(id as usize).map_or("@?", String::as_str),
     }
 }
 
@@ -422,7 +422,15 @@ fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
     match value {
         Value::Str(s) => write_str(out, s),
         Value::UInt(n) => write_u64(out, *n),
-        Value::Time(t) => write_str(out, &convert::format_time(t)),
+        Value::Time(t) => {
+            out.push(b'"');
+            convert::write_time(out, t);
+            out.push(b'"');
+        }
+        Value::Uuid(id) => {
+            let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            write_str(out, id.hyphenated().encode_lower(&mut buf));
+        }
     }
 }
 
