@@ -230,3 +230,52 @@ fn a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+/// Several chunks of input, mapped by one thread and by four: the same events in the same
+/// order, and a reject deep in the input keeps its line number.
+#[test]
+fn threads_keep_input_order_and_line_numbers() {
+    let dir = temp_dir("threads");
+    let log = dir.join("big.log");
+    let mut input = String::new();
+    for i in 1..=4000u32 {
+        if i == 2500 {
+            input.push_str(GARBAGE);
+        } else {
+            input.push_str(&TCP.replace(" 881 0 :", &format!(" {i} 0 :")));
+        }
+        input.push('\n');
+    }
+    write(&log, &input);
+    let strip = |out: &Output| -> Vec<serde_json::Value> {
+        events(out)
+            .into_iter()
+            .map(|mut e| {
+                e.as_object_mut().unwrap().remove("EventId");
+                e
+            })
+            .collect()
+    };
+    let mut runs = Vec::new();
+    for threads in ["1", "4"] {
+        let rejects = dir.join(format!("rejects-{threads}.jsonl"));
+        let out = run(
+            xdrmap()
+                .arg("map")
+                .arg(&log)
+                .args(["--threads", threads, "--received-at", "2026-01-01T00:00:00Z"])
+                .arg("--rejects")
+                .arg(&rejects),
+            "",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let reject: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(&rejects).unwrap().trim()).unwrap();
+        assert_eq!(reject["line"], 2500, "threads={threads}");
+        assert!(text(&out.stderr).contains("4000 lines read, 3999 events written, 1 lines rejected"));
+        runs.push(strip(&out));
+    }
+    assert_eq!(runs[0].len(), 3999);
+    assert_eq!(runs[0][3998]["_unmapped"]["@seq"], "4000");
+    assert!(runs[0] == runs[1], "one thread and four threads give the same events in the same order");
+}

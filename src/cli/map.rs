@@ -1,16 +1,16 @@
 //! `xdrmap map`: read log lines, write one JSON event per line, reject what cannot be mapped.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use super::pipeline::{self, Counts, Job};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xdrmap::guide::{self, Plan};
-use xdrmap::output::{write_key, write_str, write_u64};
 use xdrmap::runtime::convert::{DateOrder, TimeSettings};
-use xdrmap::runtime::{Mapper, Outcome, Settings};
-use xdrmap::syntax::{builtin_grammars, strip_line_ending};
+use xdrmap::runtime::Settings;
+use xdrmap::syntax::builtin_grammars;
 
 /// Map log lines to normalized events (JSON Lines).
 ///
@@ -66,6 +66,10 @@ pub struct MapArgs {
     #[arg(long)]
     strict: bool,
 
+    /// Worker threads (default: all cores); 1 maps in a single thread. Output keeps input order.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+
     /// Use this receive time (RFC 3339) instead of the clock, for reproducible output.
     #[arg(long, value_name = "TIME", value_parser = parse_received)]
     received_at: Option<DateTime<Utc>>,
@@ -81,16 +85,6 @@ fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
 
 fn parse_received(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("not an RFC 3339 time: {e}"))
-}
-
-/// Counts for the summary line.
-#[derive(Default)]
-struct Counts {
-    lines: u64,
-    blank: u64,
-    events: u64,
-    with_errors: u64,
-    rejected: u64,
 }
 
 pub fn run(args: MapArgs) -> ExitCode {
@@ -137,57 +131,21 @@ pub fn run(args: MapArgs) -> ExitCode {
         },
     };
     let inputs: Vec<PathBuf> = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files.clone() };
-    let mut mapper = Mapper::new(&plan, &settings);
-    let mut counts = Counts::default();
-    let mut read_failed = false;
-    for input in &inputs {
-        let result = if input.as_os_str() == "-" {
-            map_stream(io::stdin().lock(), "-", &mut mapper, &args, &mut counts, &mut out, &mut rejects)
-        } else {
-            match File::open(input) {
-                Ok(f) => {
-                    let name = input.display().to_string();
-                    map_stream(
-                        BufReader::with_capacity(1 << 16, f),
-                        &name,
-                        &mut mapper,
-                        &args,
-                        &mut counts,
-                        &mut out,
-                        &mut rejects,
-                    )
-                }
-                Err(e) => {
-                    eprintln!("xdrmap: cannot read {}: {e}", input.display());
-                    read_failed = true;
-                    continue;
-                }
-            }
-        };
-        match result {
-            Ok(()) => {}
-            Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
-            Err(Failure::Output(e)) => {
-                eprintln!("xdrmap: cannot write events: {e}");
-                return ExitCode::from(2);
-            }
-            Err(Failure::Input(e)) => {
-                eprintln!("xdrmap: error reading {}: {e}", input.display());
-                read_failed = true;
-            }
-        }
-    }
-    if let Err(e) = out.flush().and_then(|()| rejects.flush()) {
+    let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
+    let job = Job { inputs: &inputs, threads, plan: &plan, settings: &settings, received_at: args.received_at };
+    let ended = pipeline::run(&job, &mut out, &mut rejects);
+    let flushed = ended.output.and_then(|()| out.flush()).and_then(|()| rejects.flush());
+    if let Err(e) = flushed {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }
         eprintln!("xdrmap: cannot write events: {e}");
         return ExitCode::from(2);
     }
-    eprintln!("{}", summary(&counts));
-    if read_failed {
+    eprintln!("{}", summary(&ended.counts));
+    if ended.read_failed {
         ExitCode::from(2)
-    } else if args.strict && counts.rejected > 0 {
+    } else if args.strict && ended.counts.rejected > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -220,71 +178,4 @@ fn report(d: &xdrmap::diag::Diagnostics) -> ExitCode {
     eprint!("{d}");
     eprintln!("xdrmap: {n} error{} in the guides; nothing was processed", if n == 1 { "" } else { "s" });
     ExitCode::from(2)
-}
-
-enum Failure {
-    Input(io::Error),
-    Output(io::Error),
-}
-
-fn map_stream(
-    mut reader: impl BufRead,
-    name: &str,
-    mapper: &mut Mapper<'_>,
-    args: &MapArgs,
-    counts: &mut Counts,
-    out: &mut dyn Write,
-    rejects: &mut dyn Write,
-) -> Result<(), Failure> {
-    let mut raw = Vec::with_capacity(4096);
-    let mut events = Vec::with_capacity(1 << 16);
-    let mut number = 0u64;
-    loop {
-        raw.clear();
-        if reader.read_until(b'\n', &mut raw).map_err(Failure::Input)? == 0 {
-            break;
-        }
-        number += 1;
-        counts.lines += 1;
-        // Invalid UTF-8 is replaced (U+FFFD) rather than losing the line.
-        let text = String::from_utf8_lossy(&raw);
-        let line = strip_line_ending(&text);
-        if line.trim().is_empty() {
-            counts.blank += 1;
-            continue;
-        }
-        // Receive times are kept to the millisecond, as collectors report them.
-        let received = args.received_at.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
-        match mapper.map(line, received, &mut events) {
-            Outcome::Mapped { field_errors, .. } => {
-                counts.events += 1;
-                counts.with_errors += u64::from(field_errors > 0);
-            }
-            Outcome::Rejected(reason) => {
-                counts.rejected += 1;
-                write_reject(rejects, name, number, &reason, line).map_err(Failure::Output)?;
-            }
-        }
-        if events.len() >= 1 << 16 {
-            out.write_all(&events).map_err(Failure::Output)?;
-            events.clear();
-        }
-    }
-    out.write_all(&events).map_err(Failure::Output)
-}
-
-fn write_reject(rejects: &mut dyn Write, file: &str, line: u64, reason: &str, text: &str) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(text.len() + 96);
-    let mut first = true;
-    buf.push(b'{');
-    write_key(&mut buf, &mut first, "file");
-    write_str(&mut buf, file);
-    write_key(&mut buf, &mut first, "line");
-    write_u64(&mut buf, line);
-    write_key(&mut buf, &mut first, "reason");
-    write_str(&mut buf, reason);
-    write_key(&mut buf, &mut first, "text");
-    write_str(&mut buf, text);
-    buf.extend_from_slice(b"}\n");
-    rejects.write_all(&buf)
 }

@@ -1,6 +1,7 @@
 //! Command line: raw flags are validated into settings once, before any work.
 
 mod map;
+mod pipeline;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -301,7 +301,14 @@ impl<'p> Mapper<'p> {
     }
 
     /// Writes the tokens no row took, under one object; a key seen twice becomes an array.
-    fn write_unmapped<'x>(&self, name: &str, guide: &'x Guide, tokens: &[Token<'x>], out: &mut Vec<u8>, first: &mut bool) {
+    fn write_unmapped<'x>(
+        &self,
+        name: &str,
+        guide: &'x Guide,
+        tokens: &[Token<'x>],
+        out: &mut Vec<u8>,
+        first: &mut bool,
+    ) {
         if self.unmapped.is_empty() {
             return;
         }

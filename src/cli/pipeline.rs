@@ -1,0 +1,253 @@
+//! The map pipeline: a reader cuts the input into chunks of whole lines, workers map the
+//! chunks, and the writer puts the results back in input order. A bounded number of chunks
+//! is in flight, so memory stays flat however long the input is.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::ops::AddAssign;
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use xdrmap::guide::Plan;
+use xdrmap::output::{write_key, write_str, write_u64};
+use xdrmap::runtime::{Mapper, Outcome, Settings};
+use xdrmap::syntax::strip_line_ending;
+
+/// Bytes of input per chunk (whole lines; a chunk ends at the first line ending past this).
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Counts for the summary line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub lines: u64,
+    pub blank: u64,
+    pub events: u64,
+    pub with_errors: u64,
+    pub rejected: u64,
+}
+
+impl AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.lines += o.lines;
+        self.blank += o.blank;
+        self.events += o.events;
+        self.with_errors += o.with_errors;
+        self.rejected += o.rejected;
+    }
+}
+
+/// What a run needs besides the plan.
+pub struct Job<'a> {
+    pub inputs: &'a [PathBuf],
+    pub threads: usize,
+    pub plan: &'a Plan,
+    pub settings: &'a Settings,
+    /// A fixed receive time; otherwise the clock, per line, to the millisecond.
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+/// How a run ended.
+pub struct Ended {
+    pub counts: Counts,
+    /// An input could not be opened or read (already reported on stderr).
+    pub read_failed: bool,
+    /// Writing events or rejects failed.
+    pub output: io::Result<()>,
+}
+
+/// Whole lines of one input, numbered from `first_line`.
+struct Chunk {
+    seq: u64,
+    source: Arc<str>,
+    first_line: u64,
+    data: Vec<u8>,
+}
+
+/// A mapped chunk: its events and rejects, ready to write.
+struct Mapped {
+    seq: u64,
+    events: Vec<u8>,
+    rejects: Vec<u8>,
+    counts: Counts,
+}
+
+/// Maps every input into `out` (events) and `rejects`, in input order.
+pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended {
+    if job.threads <= 1 {
+        return run_here(job, out, rejects);
+    }
+    let mut counts = Counts::default();
+    let mut output = Ok(());
+    let mut read_failed = false;
+    std::thread::scope(|s| {
+        let (work_tx, work_rx) = sync_channel::<Chunk>(job.threads * 2);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = sync_channel::<Mapped>(job.threads * 2);
+        for _ in 0..job.threads {
+            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            s.spawn(move || {
+                let mut mapper = Mapper::new(job.plan, job.settings);
+                loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(chunk) = next else { break };
+                    if done_tx.send(map_chunk(&mut mapper, &chunk, job.received_at)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        // Only the workers hold these ends now: when they stop, the reader's sends fail.
+        drop(work_rx);
+        drop(done_tx);
+        let reader = s.spawn(move || read_inputs(job.inputs, &mut |chunk| work_tx.send(chunk).is_ok()));
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        for mapped in done_rx {
+            pending.insert(mapped.seq, mapped);
+            while let Some(m) = pending.remove(&next) {
+                counts += m.counts;
+                output = out.write_all(&m.events).and_then(|()| rejects.write_all(&m.rejects));
+                next += 1;
+                if output.is_err() {
+                    break;
+                }
+            }
+            if output.is_err() {
+                // Dropping the receiver stops the workers, which stops the reader.
+                break;
+            }
+        }
+        read_failed = reader.join().unwrap_or(true);
+    });
+    Ended { counts, read_failed, output }
+}
+
+/// The single-threaded mode: read, map and write in this thread.
+fn run_here(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended {
+    let mut mapper = Mapper::new(job.plan, job.settings);
+    let mut counts = Counts::default();
+    let mut output = Ok(());
+    let read_failed = read_inputs(job.inputs, &mut |chunk| {
+        let m = map_chunk(&mut mapper, &chunk, job.received_at);
+        counts += m.counts;
+        output = out.write_all(&m.events).and_then(|()| rejects.write_all(&m.rejects));
+        output.is_ok()
+    });
+    Ended { counts, read_failed, output }
+}
+
+/// Reads every input into chunks and hands them to `emit`, which says whether to go on.
+/// Returns whether an input could not be read (the problem is reported on stderr).
+fn read_inputs(inputs: &[PathBuf], emit: &mut dyn FnMut(Chunk) -> bool) -> bool {
+    let mut seq = 0u64;
+    let mut failed = false;
+    for input in inputs {
+        let name: Arc<str> = Arc::from(input.display().to_string());
+        let result = if input.as_os_str() == "-" {
+            read_chunks(io::stdin().lock(), &name, &mut seq, emit)
+        } else {
+            match File::open(input) {
+                Ok(f) => read_chunks(BufReader::with_capacity(1 << 16, f), &name, &mut seq, emit),
+                Err(e) => {
+                    eprintln!("xdrmap: cannot read {name}: {e}");
+                    failed = true;
+                    continue;
+                }
+            }
+        };
+        match result {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                eprintln!("xdrmap: error reading {name}: {e}");
+                failed = true;
+            }
+        }
+    }
+    failed
+}
+
+/// Cuts one input into chunks. `Ok(false)` when the consumer stopped.
+fn read_chunks(
+    mut reader: impl BufRead,
+    source: &Arc<str>,
+    seq: &mut u64,
+    emit: &mut dyn FnMut(Chunk) -> bool,
+) -> io::Result<bool> {
+    let mut line = 1u64;
+    loop {
+        let mut data = Vec::with_capacity(CHUNK_BYTES + 4096);
+        let mut lines = 0u64;
+        while data.len() < CHUNK_BYTES {
+            if reader.read_until(b'\n', &mut data)? == 0 {
+                break;
+            }
+            lines += 1;
+        }
+        if lines == 0 {
+            return Ok(true);
+        }
+        let chunk = Chunk { seq: *seq, source: Arc::clone(source), first_line: line, data };
+        *seq += 1;
+        line += lines;
+        if !emit(chunk) {
+            return Ok(false);
+        }
+    }
+}
+
+/// Maps the lines of one chunk.
+fn map_chunk(mapper: &mut Mapper<'_>, chunk: &Chunk, received_at: Option<DateTime<Utc>>) -> Mapped {
+    let mut events = Vec::with_capacity(chunk.data.len() * 2);
+    let mut rejects = Vec::new();
+    let mut counts = Counts::default();
+    let mut number = chunk.first_line;
+    let mut rest = chunk.data.as_slice();
+    while !rest.is_empty() {
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        let (raw, tail) = rest.split_at(end);
+        rest = tail;
+        counts.lines += 1;
+        // Invalid UTF-8 is replaced (U+FFFD) rather than losing the line.
+        let text = String::from_utf8_lossy(raw);
+        let line = strip_line_ending(&text);
+        if line.trim().is_empty() {
+            counts.blank += 1;
+        } else {
+            // Receive times are kept to the millisecond, as collectors report them.
+            let received = received_at.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
+            match mapper.map(line, received, &mut events) {
+                Outcome::Mapped { field_errors, .. } => {
+                    counts.events += 1;
+                    counts.with_errors += u64::from(field_errors > 0);
+                }
+                Outcome::Rejected(reason) => {
+                    counts.rejected += 1;
+                    write_reject(&mut rejects, &chunk.source, number, &reason, line);
+                }
+            }
+        }
+        number += 1;
+    }
+    Mapped { seq: chunk.seq, events, rejects, counts }
+}
+
+/// One rejected line as JSON: file, line number, reason and the line itself.
+fn write_reject(buf: &mut Vec<u8>, file: &str, line: u64, reason: &str, text: &str) {
+    let mut first = true;
+    buf.push(b'{');
+    write_key(buf, &mut first, "file");
+    write_str(buf, file);
+    write_key(buf, &mut first, "line");
+    write_u64(buf, line);
+    write_key(buf, &mut first, "reason");
+    write_str(buf, reason);
+    write_key(buf, &mut first, "text");
+    write_str(buf, text);
+    buf.extend_from_slice(b"}\n");
+}
