@@ -1,5 +1,8 @@
 //! Command line: raw flags are validated into settings once, before any work.
 
+mod check;
+mod common;
+mod explain;
 mod map;
 mod pipeline;
 
@@ -21,6 +24,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Map(map::MapArgs),
+    Check(check::CheckArgs),
+    Explain(explain::ExplainArgs),
 }
 
 /// Runs the command line and returns the process exit code:
@@ -36,5 +41,7 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Map(args) => map::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Explain(args) => explain::run(args),
     }
 }

@@ -143,6 +143,36 @@ pub enum Transform {
     After(String),
 }
 
+impl Transform {
+    /// How the transform is written in a guide.
+    pub fn describe(&self) -> String {
+        let part = |p: &Part| format!("{p:?}").to_lowercase();
+        match self {
+            Transform::SplitIpPort(p) => format!("split_ip_port: {}", part(p)),
+            Transform::SplitStatus(p) => format!("split_status: {}", part(p)),
+            Transform::Map(pairs) => format!("map ({} values)", pairs.len()),
+            Transform::SyslogSeverity => "syslog_severity".to_string(),
+            Transform::Before(sep) => format!("before: {sep:?}"),
+            Transform::After(sep) => format!("after: {sep:?}"),
+        }
+    }
+}
+
+impl Producer {
+    /// How the value is made, for a field that reads no source.
+    pub fn describe(&self) -> String {
+        match self {
+            Producer::Sources(_) => "from".to_string(),
+            Producer::Const(v) => format!("const {v:?}"),
+            Producer::Param(p) => format!("param {}", Param::ALL.iter().find(|(_, q)| q == p).map_or("?", |(n, _)| n)),
+            Producer::Generate(g) => {
+                format!("generate {}", Generator::ALL.iter().find(|(_, h)| h == g).map_or("?", |(n, _)| n))
+            }
+            Producer::Expr(e) => format!("expr {:?}", e.source),
+        }
+    }
+}
+
 /// Values given at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Param {

@@ -28,6 +28,61 @@ pub enum Outcome {
     Rejected(String),
 }
 
+/// How one line travelled through the plan (see [`Mapper::explain`]).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Explanation {
+    /// The guide that mapped the line.
+    pub guide: Option<String>,
+    pub grammar: Option<String>,
+    /// Why no event was made, when none was.
+    pub rejected: Option<String>,
+    pub tokens: Vec<ExplainedToken>,
+    /// The fields written, in output order.
+    pub fields: Vec<ExplainedField>,
+    /// The fields that failed their type.
+    pub errors: Vec<ExplainedError>,
+    /// The event, as `map` writes it.
+    pub event: Option<String>,
+}
+
+/// A token of the line.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExplainedToken {
+    /// The device's key, or `@field` for a field the grammar names.
+    pub name: String,
+    pub value: String,
+    /// Byte span of the value in the line.
+    pub start: usize,
+    pub end: usize,
+    /// Tokens of the guide whose rows list this source.
+    pub read_by: Vec<String>,
+    /// Tokens of the guide that took their value from it.
+    pub used_by: Vec<String>,
+    /// Kept under the unmapped object (no row reads it, or a repeated key).
+    pub unmapped: bool,
+}
+
+/// A field written to the event.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExplainedField {
+    pub token: String,
+    /// The source it came from (`Source`, `@timestamp`) or how it was made (`const`, ...).
+    pub source: Option<String>,
+    /// The type, and the transform applied first.
+    pub converter: String,
+    /// The value as JSON.
+    pub value: String,
+}
+
+/// A field that failed its type.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExplainedError {
+    pub token: String,
+    pub source: String,
+    pub value: String,
+    pub error: String,
+}
+
 /// A typed value on its way to the output.
 #[derive(Clone, Debug)]
 enum Value<'a> {
@@ -53,11 +108,24 @@ pub struct Mapper<'p> {
     slots: Vec<Option<u32>>,
     unmapped: Vec<u32>,
     errors: Vec<FieldError>,
+    /// The slot the last field took its value from (read by `explain`).
+    used_slot: Option<u16>,
+    /// Per-field record of what happened, kept only while explaining a line.
+    trace: Option<Vec<(usize, Option<u16>, Vec<u8>)>>,
 }
 
 impl<'p> Mapper<'p> {
     pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
-        Mapper { plan, settings, tokens: Vec::new(), slots: Vec::new(), unmapped: Vec::new(), errors: Vec::new() }
+        Mapper {
+            plan,
+            settings,
+            tokens: Vec::new(),
+            slots: Vec::new(),
+            unmapped: Vec::new(),
+            errors: Vec::new(),
+            used_slot: None,
+            trace: None,
+        }
     }
 
     /// Maps one line (without its line ending). On success one JSON object and a newline are
@@ -76,6 +144,91 @@ impl<'p> Mapper<'p> {
         };
         self.tokens = recycle(tokens);
         outcome
+    }
+
+    /// Maps one line and says how it travelled: its tokens with their spans, the row each
+    /// token fed, the keys no row maps, and the fields that failed their type.
+    pub fn explain(&mut self, line: &str, received: DateTime<Utc>) -> Explanation {
+        let mut tokens: Vec<Token<'_>> = Vec::new();
+        let guide_index = match self.select(line, &mut tokens) {
+            Ok(g) => g,
+            Err(reason) => {
+                return Explanation { rejected: Some(reason), ..Explanation::default() };
+            }
+        };
+        let guide = &self.plan.guides[guide_index];
+        self.trace = Some(Vec::new());
+        let mut event = Vec::new();
+        self.write_event(guide, &tokens, received, &mut event);
+        let trace = self.trace.take().unwrap_or_default();
+        let token_of_slot = |slot: u16| self.slots.get(slot as usize).copied().flatten();
+        let mut explained: Vec<ExplainedToken> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ExplainedToken {
+                name: unmapped_name(t, guide).to_string(),
+                value: convert::unescape(t.value, t.escape).into_owned(),
+                start: t.start,
+                end: t.start + t.value.len(),
+                read_by: Vec::new(),
+                used_by: Vec::new(),
+                unmapped: self.unmapped.contains(&(i as u32)),
+            })
+            .collect();
+        for field in &guide.fields {
+            if let Producer::Sources(sources) = &field.producer {
+                for source in sources {
+                    if let Some(t) = token_of_slot(source.slot) {
+                        explained[t as usize].read_by.push(field.token.clone());
+                    }
+                }
+            }
+        }
+        let mut fields = Vec::new();
+        for (index, slot, rendered) in trace {
+            let field = &guide.fields[index];
+            let source = slot.map(|s| guide.slots.names[s as usize].clone());
+            if let Some(t) = slot.and_then(token_of_slot) {
+                explained[t as usize].used_by.push(field.token.clone());
+            }
+            if rendered.is_empty() {
+                continue;
+            }
+            let transform = match (&field.producer, slot) {
+                (Producer::Sources(sources), Some(slot)) => {
+                    sources.iter().find(|s| s.slot == slot).and_then(|s| s.transform.as_ref()).map(Transform::describe)
+                }
+                _ => None,
+            };
+            fields.push(ExplainedField {
+                token: field.token.clone(),
+                source: source.or_else(|| Some(field.producer.describe())),
+                converter: match transform {
+                    Some(t) => format!("{} ← {t}", field.ty.name()),
+                    None => field.ty.name().to_string(),
+                },
+                value: String::from_utf8_lossy(&rendered).into_owned(),
+            });
+        }
+        let errors = self
+            .errors
+            .iter()
+            .map(|e| ExplainedError {
+                token: guide.fields[e.token].token.clone(),
+                source: e.source.clone(),
+                value: e.value.clone(),
+                error: e.reason.to_string(),
+            })
+            .collect();
+        Explanation {
+            guide: Some(guide.name.clone()),
+            grammar: Some(self.plan.grammars[guide.grammar].name().to_string()),
+            rejected: None,
+            tokens: explained,
+            fields,
+            errors,
+            event: Some(String::from_utf8_lossy(&event).trim_end().to_string()),
+        }
     }
 
     /// Tokenizes the line and finds the guide that claims it.
@@ -133,6 +286,13 @@ impl<'p> Mapper<'p> {
             if let Some(v) = &value {
                 write_key(out, &mut first, &field.token);
                 write_value(out, v);
+            }
+            if let Some(trace) = &mut self.trace {
+                let mut rendered = Vec::new();
+                if let Some(v) = &value {
+                    write_value(&mut rendered, v);
+                }
+                trace.push((index, self.used_slot.take(), rendered));
             }
             if guide.has_expressions {
                 values.push(value);
@@ -282,7 +442,10 @@ impl<'p> Mapper<'p> {
                 continue;
             }
             match typed(raw, &field.ty, self.settings, received) {
-                Ok(v) => return Some(v),
+                Ok(v) => {
+                    self.used_slot = Some(source.slot);
+                    return Some(v);
+                }
                 Err(why) => {
                     failed.get_or_insert((source.slot, token.value.to_string(), why));
                 }

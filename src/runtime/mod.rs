@@ -3,4 +3,4 @@
 pub mod convert;
 mod mapper;
 
-pub use mapper::{Mapper, Outcome, Settings};
+pub use mapper::{ExplainedError, ExplainedField, ExplainedToken, Explanation, Mapper, Outcome, Settings};

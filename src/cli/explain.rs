@@ -1,0 +1,119 @@
+//! `xdrmap explain`: show how one line travels through the grammar and the guide.
+
+use super::common::{prepare, GuideArgs, ReadArgs};
+use chrono::{SubsecRound, Utc};
+use clap::Args;
+use std::fmt::Write as _;
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
+use xdrmap::runtime::{Explanation, Mapper};
+use xdrmap::syntax::strip_line_ending;
+
+/// Explain how lines are tokenized and mapped.
+///
+/// For each line: the grammar's tokens with their byte spans, the guide rows each token feeds,
+/// the keys no row maps, every field written with its source, type and transform, the fields
+/// that failed their type and why, and the event itself. Text for people, --json for tools.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  xdrmap explain '<134> 05/19/2024:22:07:41 GMT ns 0-PPE-1 : default TCP ...'\n  head -3 ns.log | xdrmap explain --json"
+)]
+pub struct ExplainArgs {
+    /// The line to explain; `-` or none reads lines from standard input.
+    #[arg(value_name = "LINE")]
+    line: Option<String>,
+
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    guides: GuideArgs,
+
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+pub fn run(args: ExplainArgs) -> ExitCode {
+    let (plan, settings) = match prepare(&args.guides, &args.read) {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let mut mapper = Mapper::new(&plan, &settings);
+    let mut stdout = io::stdout().lock();
+    let mut explain_one = |line: &str| -> io::Result<()> {
+        let received = args.read.received_at.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
+        let explanation = mapper.explain(line, received);
+        let text = if args.json {
+            let mut s = serde_json::to_string(&explanation).unwrap_or_default();
+            s.push('\n');
+            s
+        } else {
+            render(line, &explanation)
+        };
+        stdout.write_all(text.as_bytes())
+    };
+    let result = match args.line.as_deref() {
+        Some(line) if line != "-" => explain_one(strip_line_ending(line)),
+        _ => io::stdin().lock().lines().try_for_each(|line| explain_one(strip_line_ending(&line?))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xdrmap: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The explanation as text for people.
+pub fn render(line: &str, e: &Explanation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "line: {line}");
+    if let Some(reason) = &e.rejected {
+        let _ = writeln!(s, "rejected: {reason}\n");
+        return s;
+    }
+    let _ =
+        writeln!(s, "guide: {} (grammar {})", e.guide.as_deref().unwrap_or("?"), e.grammar.as_deref().unwrap_or("?"));
+    let _ = writeln!(s, "\ntokens:");
+    for t in &e.tokens {
+        let span = format!("{}..{}", t.start, t.end);
+        let fate = if !t.used_by.is_empty() {
+            format!("→ {}", t.used_by.join(", "))
+        } else if t.unmapped {
+            "(no row: kept unmapped)".to_string()
+        } else if !t.read_by.is_empty() {
+            format!("(read by {}; another source or a failed type)", t.read_by.join(", "))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, "  {span:<10} {:<24} {:<42} {fate}", t.name, clip(&t.value, 42));
+    }
+    let _ = writeln!(s, "\nfields:");
+    for f in &e.fields {
+        let source = f.source.as_deref().unwrap_or("");
+        let _ = writeln!(s, "  {:<22} ← {:<22} {:<28} {}", f.token, clip(source, 22), f.converter, f.value);
+    }
+    if !e.errors.is_empty() {
+        let _ = writeln!(s, "\nfield errors (left out of the event):");
+        for x in &e.errors {
+            let _ = writeln!(s, "  {:<22} ← {:<22} {:?}: {}", x.token, x.source, x.value, x.error);
+        }
+    }
+    if let Some(event) = &e.event {
+        let _ = writeln!(s, "\nevent:\n  {event}");
+    }
+    s.push('\n');
+    s
+}
+
+fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
