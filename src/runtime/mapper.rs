@@ -111,8 +111,11 @@ pub struct Mapper<'p> {
     /// The slot the last field took its value from (read by `explain`).
     used_slot: Option<u16>,
     /// Per-field record of what happened, kept only while explaining a line.
-    trace: Option<Vec<(usize, Option<u16>, Vec<u8>)>>,
+    trace: Option<Vec<Traced>>,
 }
+
+/// What `explain` records per field: its index, the slot it read, the JSON it wrote.
+type Traced = (usize, Option<u16>, Vec<u8>);
 
 impl<'p> Mapper<'p> {
     pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
