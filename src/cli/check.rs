@@ -43,7 +43,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
     };
     let (Some(plan), true) = (plan, problems.0.is_empty()) else {
-        return report(&problems);
+        return report(&problems, "");
     };
     let rows: usize = plan.guides.iter().map(|g| g.fields.len()).sum();
     for g in &plan.guides {

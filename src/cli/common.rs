@@ -90,15 +90,15 @@ pub fn prepare(guides: &GuideArgs, read: &ReadArgs) -> Result<(Plan, Settings), 
 pub fn load_plan(path: Option<&Path>) -> Result<Plan, ExitCode> {
     let sources = match path {
         None => guide::builtin_sources(),
-        Some(p) => guide::load_sources(p).map_err(|d| report(&d))?,
+        Some(p) => guide::load_sources(p).map_err(|d| report(&d, "; nothing was processed"))?,
     };
-    guide::compile(&sources, builtin_grammars()).map_err(|d| report(&d))
+    guide::compile(&sources, builtin_grammars()).map_err(|d| report(&d, "; nothing was processed"))
 }
 
-/// Prints diagnostics and returns exit code 2.
-pub fn report(d: &Diagnostics) -> ExitCode {
+/// Prints diagnostics, then a count with `tail` after it, and returns exit code 2.
+pub fn report(d: &Diagnostics, tail: &str) -> ExitCode {
     let n = d.0.len();
     eprint!("{d}");
-    eprintln!("xdrmap: {n} error{} in the guides; nothing was processed", if n == 1 { "" } else { "s" });
+    eprintln!("xdrmap: {n} error{} in the guides{tail}", if n == 1 { "" } else { "s" });
     ExitCode::from(2)
 }

@@ -85,7 +85,7 @@ pub fn render(line: &str, e: &Explanation) -> String {
         } else if t.unmapped {
             "(no row: kept unmapped)".to_string()
         } else if !t.read_by.is_empty() {
-            format!("(read by {}; another source or a failed type)", t.read_by.join(", "))
+            format!("(read by {}; another source won or its type failed)", t.read_by.join(", "))
         } else {
             String::new()
         };

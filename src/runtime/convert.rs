@@ -264,6 +264,15 @@ pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// The port of `ip:port`; a value that is only digits is a port already (CEF `spt=`).
+pub fn port_part(text: &str) -> Option<&str> {
+    match split_ip_port(text) {
+        (_, Some(port)) => Some(port),
+        (bare, None) if !bare.is_empty() && bare.bytes().all(|c| c.is_ascii_digit()) => Some(bare),
+        _ => None,
+    }
+}
+
 /// Splits a CMD_EXECUTED status: `Success` → (`Success`, none); `ERROR: text` → (`ERROR`, `text`).
 pub fn split_status(text: &str) -> (&str, Option<&str>) {
     if let Some((head, tail)) = text.split_once(':') {

@@ -542,7 +542,7 @@ fn apply<'a>(transform: &'a Transform, raw: Cow<'a, str>) -> Result<Option<Cow<'
         }
     };
     Ok(match transform {
-        Transform::SplitIpPort(Part::Port) => part(raw, |s| convert::split_ip_port(s).1),
+        Transform::SplitIpPort(Part::Port) => part(raw, convert::port_part),
         Transform::SplitIpPort(_) => part(raw, |s| Some(convert::split_ip_port(s).0)),
         Transform::SplitStatus(Part::Reason) => part(raw, |s| convert::split_status(s).1),
         Transform::SplitStatus(_) => part(raw, |s| Some(convert::split_status(s).0)),
