@@ -3,6 +3,7 @@
 
 extern crate alloc;
 
+pub mod cases;
 pub mod diag;
 pub mod guide;
 pub mod output;

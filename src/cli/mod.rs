@@ -5,6 +5,7 @@ mod common;
 mod explain;
 mod map;
 mod pipeline;
+mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ enum Command {
     Map(map::MapArgs),
     Check(check::CheckArgs),
     Explain(explain::ExplainArgs),
+    Test(test::TestArgs),
 }
 
 /// Runs the command line and returns the process exit code:
@@ -43,5 +45,6 @@ pub fn run() -> ExitCode {
         Command::Map(args) => map::run(args),
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Test(args) => test::run(args),
     }
 }
