@@ -24,6 +24,12 @@ fn main() {
     let rounds: usize = std::env::var("XDRMAP_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     let mut tok = Vec::new();
     let mut map = Vec::new();
+    #[cfg(feature = "runtime-grammars")]
+    let runtime = {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/netscaler.pest");
+        xdrmap::syntax::runtime::PestFile::load(std::path::Path::new(path)).0.expect("netscaler.pest loads at run time")
+    };
+    let mut vm = Vec::new();
     for _ in 0..rounds {
         // A and B alternate in one run, so that a noisy neighbour hits both.
         tok.push(time(|| {
@@ -32,6 +38,17 @@ fn main() {
             let mut n = 0usize;
             for line in &lines {
                 if g.tokenize(line, &mut out).is_ok() {
+                    n += out.len();
+                }
+            }
+            n
+        }));
+        #[cfg(feature = "runtime-grammars")]
+        vm.push(time(|| {
+            let mut out: Vec<Token<'_>> = Vec::new();
+            let mut n = 0usize;
+            for line in &lines {
+                if runtime.tokenize(line, &mut out).is_ok() {
                     n += out.len();
                 }
             }
@@ -63,6 +80,10 @@ fn main() {
     let t = report("tokenize", &mut tok);
     let m = report("tokenize+map+json", &mut map);
     println!("mapping and output cost {:.0}% of the tokenizer's time", (m - t) / t * 100.0);
+    if !vm.is_empty() {
+        let v = report("tokenize, runtime grammar", &mut vm);
+        println!("the same grammar loaded at run time (pest_vm) takes {:.1}x the compiled tokenizer's time", v / t);
+    }
 }
 
 fn time(f: impl FnOnce() -> usize) -> Duration {

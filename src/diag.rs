@@ -44,6 +44,10 @@ pub mod codes {
     pub const BAD_OPTION: &str = "E114";
     /// An output name of the guide collides with a token.
     pub const NAME_COLLISION: &str = "E115";
+    /// A grammar file does not load (pest syntax or validation error, no `line` rule).
+    pub const GRAMMAR: &str = "E116";
+    /// Warning: in a grammar, an optional part can swallow what follows it.
+    pub const PEG_SWALLOW: &str = "W201";
 }
 
 /// Where a problem is.
@@ -61,6 +65,7 @@ pub struct Location {
 /// One problem, with what would be right.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// `E...` codes are errors; `W...` codes are warnings, which do not stop a compile.
     pub code: &'static str,
     pub message: String,
     pub location: Box<Location>,
@@ -102,7 +107,8 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// `error[E101]: message`, then `  --> file:line:col (path, source "Row")`, then `  = help: hint`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error[{}]: {}", self.code, self.message)?;
+        let level = if self.code.starts_with('W') { "warning" } else { "error" };
+        writeln!(f, "{level}[{}]: {}", self.code, self.message)?;
         let loc = &self.location;
         let mut place = String::new();
         if let Some(file) = &loc.file {

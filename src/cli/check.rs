@@ -45,14 +45,19 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let (Some(plan), true) = (plan, problems.0.is_empty()) else {
         return report(&problems, "");
     };
+    for w in &plan.warnings {
+        eprint!("{w}");
+    }
     let rows: usize = plan.guides.iter().map(|g| g.fields.len()).sum();
     for g in &plan.guides {
         println!("ok: {} ({}, {} fields)", g.name, g.file.display(), g.fields.len());
     }
     let n = plan.guides.len();
     println!(
-        "xdrmap: {n} guide{} checked, {rows} fields, no problems ({:.1} ms)",
+        "xdrmap: {n} guide{} checked, {rows} fields, no errors, {} warning{} ({:.1} ms)",
         if n == 1 { "" } else { "s" },
+        plan.warnings.len(),
+        if plan.warnings.len() == 1 { "" } else { "s" },
         start.elapsed().as_secs_f64() * 1000.0
     );
     ExitCode::SUCCESS

@@ -78,14 +78,21 @@ pub fn load_sources(path: &Path) -> Result<Vec<GuideSource>, Diagnostics> {
 ///
 /// # Errors
 /// All the diagnostics of all the guides.
-pub fn compile(sources: &[GuideSource], grammars: Vec<Box<dyn Grammar>>) -> Result<Plan, Diagnostics> {
+pub fn compile(sources: &[GuideSource], mut grammars: Vec<Box<dyn Grammar>>) -> Result<Plan, Diagnostics> {
     let model = builtin_model();
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     let mut guides: Vec<Guide> = Vec::new();
     for source in sources {
         match serde_yaml::from_str::<GuideSpec>(&source.text) {
             Ok(spec) => {
-                let mut c = GuideCompiler { source, model: &model, grammars: &grammars, problems: &mut problems };
+                let mut c = GuideCompiler {
+                    source,
+                    model: &model,
+                    grammars: &mut grammars,
+                    problems: &mut problems,
+                    warnings: &mut warnings,
+                };
                 if let Some(guide) = c.guide(spec) {
                     if let Some(first) = guides.iter().find(|g| g.name == guide.name) {
                         let d =
@@ -104,7 +111,7 @@ pub fn compile(sources: &[GuideSource], grammars: Vec<Box<dyn Grammar>>) -> Resu
         }
     }
     if problems.is_empty() {
-        Ok(Plan { grammars, guides })
+        Ok(Plan { grammars, guides, warnings })
     } else {
         Err(Diagnostics(problems))
     }
@@ -129,8 +136,10 @@ fn yaml_error(file: &Path, e: &serde_yaml::Error) -> Diagnostic {
 struct GuideCompiler<'a> {
     source: &'a GuideSource,
     model: &'a BTreeMap<String, TokenSpec>,
-    grammars: &'a [Box<dyn Grammar>],
+    grammars: &'a mut Vec<Box<dyn Grammar>>,
     problems: &'a mut Vec<Diagnostic>,
+    #[cfg_attr(not(feature = "runtime-grammars"), allow(dead_code))]
+    warnings: &'a mut Vec<Diagnostic>,
 }
 
 /// Where a row stands, for its diagnostics.
@@ -208,6 +217,9 @@ impl GuideCompiler<'_> {
     }
 
     fn grammar(&mut self, name: &str) -> Option<usize> {
+        if name.ends_with(".pest") {
+            return self.grammar_file(name);
+        }
         let found = self.grammars.iter().position(|g| g.name() == name);
         if found.is_none() {
             let names: Vec<&str> = self.grammars.iter().map(|g| g.name()).collect();
@@ -220,6 +232,43 @@ impl GuideCompiler<'_> {
             self.problems.push(d.hint(format!("known grammars: {}", names.join(", "))));
         }
         found
+    }
+
+    /// Loads a guide's own `.pest` grammar (once per file), reporting its problems here.
+    #[cfg(feature = "runtime-grammars")]
+    fn grammar_file(&mut self, name: &str) -> Option<usize> {
+        use crate::syntax::runtime::{grammar_path, PestFile};
+        let path = grammar_path(&self.source.file, name);
+        let key = path.to_string_lossy().into_owned();
+        if let Some(found) = self.grammars.iter().position(|g| g.name() == key) {
+            return Some(found);
+        }
+        let (grammar, problems) = PestFile::load(&path);
+        for p in problems {
+            let code = if p.warning { codes::PEG_SWALLOW } else { codes::GRAMMAR };
+            let mut d = Diagnostic::new(code, p.message).in_file(&path);
+            if p.line > 0 {
+                d = d.at(p.line, p.column);
+            }
+            if p.warning {
+                self.warnings.push(d);
+            } else {
+                self.problems.push(d.path("match.grammar"));
+            }
+        }
+        let grammar = grammar?;
+        self.grammars.push(Box::new(grammar));
+        Some(self.grammars.len() - 1)
+    }
+
+    #[cfg(not(feature = "runtime-grammars"))]
+    fn grammar_file(&mut self, name: &str) -> Option<usize> {
+        let d = Diagnostic::new(codes::UNKNOWN_GRAMMAR, format!("grammar file '{name}' cannot be loaded"))
+            .in_file(&self.source.file)
+            .path("match.grammar")
+            .hint("this xdrmap was built without the `runtime-grammars` feature");
+        self.problems.push(d);
+        None
     }
 
     fn token_type(&mut self, name: &str, spec: &TokenSpec) -> Option<Type> {
@@ -483,15 +532,17 @@ impl GuideCompiler<'_> {
 
     fn grammar_slot(&mut self, field: &str, at: &RowAt, grammar: Option<usize>, slots: &mut Slots) -> Option<u16> {
         let g = grammar?;
-        let fields = self.grammars[g].fields();
-        let Some(id) = fields.iter().position(|f| *f == field) else {
+        let found = self.grammars[g].fields().iter().position(|f| *f == field);
+        let Some(id) = found else {
+            let fields: Vec<String> = self.grammars[g].fields().iter().map(|f| f.to_string()).collect();
+            let name = self.grammars[g].name().to_string();
             let d = self.problem(
                 codes::UNKNOWN_GRAMMAR_FIELD,
-                format!("grammar '{}' never produces @{field}", self.grammars[g].name()),
+                format!("grammar '{name}' never produces @{field}"),
                 at,
                 "from",
             );
-            d.hint = Some(match did_you_mean(field, fields.iter().copied()) {
+            d.hint = Some(match did_you_mean(field, fields.iter().map(String::as_str)) {
                 Some(best) => format!("did you mean '@{best}'?"),
                 None => format!("its fields are: @{}", fields.join(", @")),
             });

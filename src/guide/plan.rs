@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub struct Plan {
     pub grammars: Vec<Box<dyn Grammar>>,
     pub guides: Vec<Guide>,
+    /// Problems that do not stop the plan (`W...` codes), for `check` to show.
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// One compiled device guide.

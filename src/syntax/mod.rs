@@ -5,6 +5,8 @@
 //! - every other token is a field the grammar names itself, read by a guide as `@rule`.
 
 mod netscaler;
+#[cfg(feature = "runtime-grammars")]
+pub mod runtime;
 
 pub use netscaler::NetScaler;
 

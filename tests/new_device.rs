@@ -1,0 +1,155 @@
+#![cfg(feature = "runtime-grammars")]
+//! A device xdrmap has never seen, taken from nothing to passing `check` and `test` with data
+//! files only: its own YAML guide, its own `.pest` grammar and its own cases; then `map` and
+//! `explain` on it. Also: the PEG pitfall warning of `check`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const GRAMMAR: &str = r#"//! Acme Gate firewall syslog: `<time> <host> <MODULE> <verdict> key=value ...`.
+
+/// One log line.
+line = _{ SOI ~ timestamp ~ " " ~ host ~ " " ~ module ~ " " ~ verdict ~ (" "+ ~ pair)* ~ " "* ~ EOI }
+/// When the gate logged the event (RFC 3339).
+timestamp = @{ (!" " ~ ANY)+ }
+/// The gate's host name.
+host = @{ (!" " ~ ANY)+ }
+/// The gate's subsystem.
+module = @{ ASCII_ALPHA_UPPER+ }
+/// What the gate did.
+verdict = @{ ASCII_ALPHA_LOWER+ }
+pair = _{ key ~ "=" ~ ("\"" ~ value_quoted ~ "\"" | value) }
+/// A key.
+key = @{ ASCII_ALPHA+ }
+/// A bare value.
+value = @{ (!" " ~ ANY)* }
+/// A quoted value.
+value_quoted = @{ (!"\"" ~ ANY)* }
+"#;
+
+const GUIDE: &str = r#"
+guide: acme_gate
+title: Acme Gate Data Mapping Guide
+device: { type: Firewall, vendor: Acme, product: Acme Gate, supported_versions: ["7"], formats: [Syslog] }
+match: { grammar: acme_gate.pest }
+fields:
+  - { source: time, token: eventTime, sample: "2025-03-01T10:00:00Z", from: ["@timestamp"] }
+  - { source: host, token: deviceName, sample: gate-1, from: ["@host"] }
+  - { source: module, token: eventType, sample: ACCESS, from: ["@module"] }
+  - source: verdict
+    token: action
+    sample: Deny
+    from: ["@verdict"]
+    transform: { map: { deny: Deny, allow: Allow } }
+  - { source: src, token: sourceIpv4, sample: 10.1.1.1, from: [src], transform: { split_ip_port: ip } }
+  - { source: src, token: sourcePort, sample: 5000, from: [src], transform: { split_ip_port: port } }
+  - { source: dst, token: destinationIpv4, sample: 203.0.113.9, from: [dst], transform: { split_ip_port: ip } }
+  - { source: user, token: sourceUser, sample: j doe, from: [user] }
+  - { source: rule, token: ruleName, sample: block-out, from: [rule] }
+internal_fields:
+  - { token: deviceVendor, const: Acme }
+  - { token: EventId, generate: uuid }
+"#;
+
+const CASE_DENY: &str = r#"line: '2025-03-01T10:00:00Z gate-1 ACCESS deny src=10.1.1.1:5000 dst=203.0.113.9:443 user="j doe" rule=block-out'
+event:
+  eventTime: 2025-03-01T10:00:00Z
+  deviceName: gate-1
+  eventType: ACCESS
+  action: Deny
+  sourceIpv4: 10.1.1.1
+  sourcePort: 5000
+  destinationIpv4: 203.0.113.9
+  sourceUser: j doe
+  ruleName: block-out
+  deviceVendor: Acme
+  EventId: '[uuid]'
+  _unmapped: { }
+"#;
+
+const CASE_BAD: &str = "line: 'not an acme line'\nrejected: does not fit grammar\n";
+
+fn xdrmap(args: &[&str], dir: &Path, stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xdrmap"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xdrmap-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_new_device_with_its_own_grammar() {
+    let dir = fresh_dir("acme-gate");
+    std::fs::write(dir.join("acme_gate.pest"), GRAMMAR).unwrap();
+    std::fs::write(dir.join("acme_gate.yaml"), GUIDE).unwrap();
+    std::fs::create_dir_all(dir.join("acme_gate.cases")).unwrap();
+    std::fs::write(dir.join("acme_gate.cases/deny.yaml"), CASE_DENY.replace("_unmapped: { }\n", "")).unwrap();
+    std::fs::write(dir.join("acme_gate.cases/not_acme.yaml"), CASE_BAD).unwrap();
+
+    let out = xdrmap(&["check", "acme_gate.yaml"], &dir, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok: acme_gate"), "{stdout}");
+
+    let out = xdrmap(&["test", "acme_gate.yaml"], &dir, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.trim_end().ends_with("2 passed, 0 failed"), "{stdout}");
+
+    let line = "2025-03-01T10:05:00Z gate-2 ACCESS allow src=[2001:db8::5]:6000 dst=198.51.100.1:80 proto=tcp";
+    let out = xdrmap(&["map", "--mapping", "acme_gate.yaml"], &dir, Some(&format!("{line}\n")));
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["action"], "Allow");
+    assert_eq!(event["sourceIpv4"], "2001:db8::5");
+    assert_eq!(event["sourcePort"], 6000);
+    assert_eq!(event["_unmapped"]["proto"], "tcp");
+
+    let out = xdrmap(&["explain", "--mapping", "acme_gate.yaml", line], &dir, None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("guide: acme_gate"), "{text}");
+    assert!(text.contains("@verdict") && text.contains("→ action"), "{text}");
+    assert!(text.contains("(no row: kept unmapped)"), "{text}");
+}
+
+#[test]
+fn a_broken_grammar_is_reported_with_its_place() {
+    let dir = fresh_dir("broken-grammar");
+    std::fs::write(dir.join("acme_gate.pest"), GRAMMAR.replace("host = @{", "host = @{ (")).unwrap();
+    std::fs::write(dir.join("acme_gate.yaml"), GUIDE).unwrap();
+    let out = xdrmap(&["check", "acme_gate.yaml"], &dir, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[E116]"), "{stderr}");
+    assert!(stderr.contains("acme_gate.pest:8:"), "{stderr}");
+}
+
+#[test]
+fn check_warns_about_an_optional_part_that_swallows_what_follows() {
+    let dir = fresh_dir("pitfall");
+    let grammar = "line = _{ SOI ~ (host ~ \" \")? ~ ppe ~ \" \" ~ key ~ \"=\" ~ value ~ EOI }\n\
+                   host = @{ (!\" \" ~ ANY)+ }\nppe = @{ ASCII_DIGIT ~ \"-PPE-\" ~ ASCII_DIGIT }\n\
+                   key = @{ ASCII_ALPHA+ }\nvalue = @{ ANY* }\n";
+    std::fs::write(dir.join("pitfall.pest"), grammar).unwrap();
+    let guide = "guide: pitfall\ntitle: Pitfall\ndevice: { type: Firewall, vendor: Acme, product: Pitfall }\n\
+                 match: { grammar: pitfall.pest }\nfields:\n  - { source: host, token: sourceHost, from: [\"@host\"] }\n";
+    std::fs::write(dir.join("pitfall.yaml"), guide).unwrap();
+    let out = xdrmap(&["check", "pitfall.yaml"], &dir, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning[W201]"), "{stderr}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.contains("pitfall.pest:1:1"), "{stderr}");
+}
