@@ -2,6 +2,7 @@
 
 mod check;
 mod common;
+mod doc;
 mod explain;
 mod map;
 mod pipeline;
@@ -28,6 +29,7 @@ enum Command {
     Check(check::CheckArgs),
     Explain(explain::ExplainArgs),
     Test(test::TestArgs),
+    Doc(doc::DocArgs),
 }
 
 /// Runs the command line and returns the process exit code:
@@ -46,5 +48,6 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),
+        Command::Doc(args) => doc::run(args),
     }
 }

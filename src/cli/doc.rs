@@ -1,0 +1,147 @@
+//! `xdrmap doc`: render a guide the way the vendor's document lays it out, as Markdown.
+
+use super::common::report;
+use clap::Args;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use xdrmap::guide::{self, spec::GuideSpec, spec::RowSpec, GuideSource};
+use xdrmap::syntax::builtin_grammars;
+
+/// The built-in template (`mappings/doc.md.j2`).
+const TEMPLATE: &str = include_str!("../../mappings/doc.md.j2");
+
+/// Render a guide as Markdown, the way the vendor's data mapping guide reads.
+///
+/// Prints the device details, the Data Field Mappings table (source field, token, sample
+/// value, description) and the internal fields table. The layout is a minijinja template;
+/// --template replaces it (see mappings/doc.md.j2 for the variables).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  xdrmap doc\n  xdrmap doc my_device.yaml -o my_device.md\n  xdrmap doc --template html.j2"
+)]
+pub struct DocArgs {
+    /// A guide file; none renders the built-in Citrix guide.
+    #[arg(value_name = "GUIDE")]
+    guide: Option<PathBuf>,
+
+    /// A minijinja template to render instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Row {
+    source: String,
+    token: String,
+    sample: String,
+    description: String,
+}
+
+#[derive(Serialize)]
+struct Device {
+    r#type: String,
+    vendor: String,
+    product: String,
+    model: Option<String>,
+    supported_versions: Vec<String>,
+    formats: Vec<String>,
+}
+
+pub fn run(args: DocArgs) -> ExitCode {
+    let sources = match &args.guide {
+        None => guide::builtin_sources(),
+        Some(path) => match guide::load_sources(path) {
+            Ok(s) => s,
+            Err(d) => return report(&d, ""),
+        },
+    };
+    // The guide must compile: a document of a broken guide would mislead.
+    if let Err(d) = guide::compile(&sources, builtin_grammars()) {
+        return report(&d, "");
+    }
+    let template = match &args.template {
+        None => TEMPLATE.to_string(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("xdrmap: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut text = String::new();
+    for source in &sources {
+        match render(source, &template) {
+            Ok(t) => text.push_str(&t),
+            Err(e) => {
+                eprintln!("xdrmap: template error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let written = match &args.output {
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+        Some(path) => std::fs::write(path, text),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xdrmap: cannot write: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn render(source: &GuideSource, template: &str) -> Result<String, String> {
+    let spec: GuideSpec = serde_yaml::from_str(&source.text).map_err(|e| e.to_string())?;
+    let row = |r: &RowSpec| Row {
+        source: r.source.clone().unwrap_or_default(),
+        token: r.token.clone(),
+        sample: r.sample.as_ref().map(scalar).unwrap_or_default(),
+        description: r.description.clone().unwrap_or_default(),
+    };
+    let fields: Vec<Row> = spec.fields.iter().map(row).collect();
+    let internal: Vec<Row> = spec.internal_fields.iter().map(row).collect();
+    // The vendor document repeats these two constants above its table.
+    let constants: Vec<&Row> =
+        internal.iter().filter(|r| r.token == "deviceType" || r.token == "deviceVendor").collect();
+    let device = Device {
+        r#type: spec.device.device_type.clone(),
+        vendor: spec.device.vendor.clone(),
+        product: spec.device.product.clone(),
+        model: spec.device.model.clone(),
+        supported_versions: spec.device.supported_versions.clone(),
+        formats: spec.device.formats.clone(),
+    };
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_filter("cell", |s: String| s.replace('|', "\\|").replace('\n', " "));
+    env.add_template("doc", template).map_err(|e| e.to_string())?;
+    let tmpl = env.get_template("doc").map_err(|e| e.to_string())?;
+    tmpl.render(minijinja::context! {
+        title => spec.title,
+        reference => spec.reference,
+        device => device,
+        constants => constants,
+        fields => fields,
+        internal_fields => internal,
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn scalar(v: &serde_yaml::Value) -> String {
+    match v {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
