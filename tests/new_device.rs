@@ -153,3 +153,16 @@ fn check_warns_about_an_optional_part_that_swallows_what_follows() {
     assert!(stderr.contains("warning[W201]"), "{stderr}{}", String::from_utf8_lossy(&out.stdout));
     assert!(stderr.contains("pitfall.pest:1:1"), "{stderr}");
 }
+
+#[test]
+fn a_key_the_grammar_can_never_produce() {
+    let dir = fresh_dir("no-keys");
+    std::fs::write(dir.join("nokeys.pest"), "line = _{ SOI ~ host ~ EOI }\nhost = @{ ASCII_ALPHA+ }\n").unwrap();
+    let guide = "guide: nokeys\ntitle: No keys\ndevice: { type: Firewall, vendor: Acme, product: NoKeys }\n\
+                 match: { grammar: nokeys.pest }\nfields:\n  - { source: Source, token: sourceIpv4, from: [Source] }\n";
+    std::fs::write(dir.join("nokeys.yaml"), guide).unwrap();
+    let out = xdrmap(&["check", "nokeys.yaml"], &dir, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("has no `key` rule, so the key 'Source' can never be read"), "{stderr}");
+}

@@ -521,6 +521,17 @@ impl GuideCompiler<'_> {
             let key = item.key();
             let slot = match key.strip_prefix('@') {
                 Some(field) => self.grammar_slot(field, at, grammar, slots),
+                None if grammar.is_some_and(|g| !self.grammars[g].has_keys()) => {
+                    let name = grammar.map(|g| self.grammars[g].name().to_string()).unwrap_or_default();
+                    self.problem(
+                        codes::UNKNOWN_GRAMMAR_FIELD,
+                        format!("grammar '{name}' has no `key` rule, so the key '{key}' can never be read"),
+                        at,
+                        "from",
+                    )
+                    .hint = Some("read a field the grammar names (`@rule`), or add `key`/`value` rules".into());
+                    None
+                }
                 None => Some(key_slot(key, slots)),
             };
             if let Some(slot) = slot {

@@ -63,6 +63,10 @@ pub trait Grammar: Send + Sync {
     fn name(&self) -> &str;
     /// The fields this grammar names itself, without the `@`, indexed by [`Name::Field`].
     fn fields(&self) -> &[&str];
+    /// Whether the grammar produces device keys at all (it has a `key` rule).
+    fn has_keys(&self) -> bool {
+        true
+    }
     /// Tokenizes one line (without its line ending) into `out`, which is cleared first.
     ///
     /// # Errors

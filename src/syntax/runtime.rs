@@ -117,6 +117,10 @@ impl Grammar for PestFile {
         &self.fields
     }
 
+    fn has_keys(&self) -> bool {
+        self.kinds.values().any(|k| matches!(k, Kind::Key))
+    }
+
     fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
         out.clear();
         let pairs = self.vm.parse("line", line).map_err(|e| {
