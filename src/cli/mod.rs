@@ -6,6 +6,7 @@ mod doc;
 mod explain;
 mod map;
 mod pipeline;
+mod progress;
 mod test;
 
 use clap::{Parser, Subcommand};

@@ -10,6 +10,8 @@ use std::ops::AddAssign;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
+
+use super::progress::Progress;
 use xdrmap::guide::Plan;
 use xdrmap::output::{write_key, write_str, write_u64};
 use xdrmap::runtime::{Mapper, Outcome, Settings};
@@ -68,6 +70,7 @@ struct Chunk {
 /// A mapped chunk: its events and rejects, ready to write.
 struct Mapped {
     seq: u64,
+    bytes: u64,
     events: Vec<u8>,
     rejects: Vec<u8>,
     counts: Counts,
@@ -81,6 +84,7 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
     let mut counts = Counts::default();
     let mut output = Ok(());
     let mut read_failed = false;
+    let mut progress = Progress::new(total_bytes(job.inputs));
     std::thread::scope(|s| {
         let (work_tx, work_rx) = sync_channel::<Chunk>(job.threads * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
@@ -111,6 +115,7 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
             pending.insert(mapped.seq, mapped);
             while let Some(m) = pending.remove(&next) {
                 counts += m.counts;
+                progress.advance(m.counts.lines, m.bytes);
                 output = out.write_all(&m.events).and_then(|()| rejects.write_all(&m.rejects));
                 next += 1;
                 if output.is_err() {
@@ -124,6 +129,7 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
         }
         read_failed = reader.join().unwrap_or(true);
     });
+    progress.finish();
     Ended { counts, read_failed, output }
 }
 
@@ -132,13 +138,21 @@ fn run_here(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ende
     let mut mapper = Mapper::new(job.plan, job.settings);
     let mut counts = Counts::default();
     let mut output = Ok(());
+    let mut progress = Progress::new(total_bytes(job.inputs));
     let read_failed = read_inputs(job.inputs, &mut |chunk| {
         let m = map_chunk(&mut mapper, &chunk, job.received_at);
         counts += m.counts;
+        progress.advance(m.counts.lines, m.bytes);
         output = out.write_all(&m.events).and_then(|()| rejects.write_all(&m.rejects));
         output.is_ok()
     });
+    progress.finish();
     Ended { counts, read_failed, output }
+}
+
+/// The size of the inputs when all are files (for the progress ETA).
+fn total_bytes(inputs: &[PathBuf]) -> Option<u64> {
+    inputs.iter().map(|p| if p.as_os_str() == "-" { None } else { std::fs::metadata(p).ok().map(|m| m.len()) }).sum()
 }
 
 /// Reads every input into chunks and hands them to `emit`, which says whether to go on.
@@ -234,7 +248,7 @@ fn map_chunk(mapper: &mut Mapper<'_>, chunk: &Chunk, received_at: Option<DateTim
         }
         number += 1;
     }
-    Mapped { seq: chunk.seq, events, rejects, counts }
+    Mapped { seq: chunk.seq, bytes: chunk.data.len() as u64, events, rejects, counts }
 }
 
 /// One rejected line as JSON: file, line number, reason and the line itself.
