@@ -5,7 +5,8 @@ use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use xdrmap::guide::{self, spec::GuideSpec, spec::RowSpec, GuideSource};
+use xdrmap::guide::spec::{self, GuideSpec, RowSpec};
+use xdrmap::guide::{self, GuideSource};
 use xdrmap::syntax::builtin_grammars;
 
 /// The built-in template (`mappings/doc.md.j2`).
@@ -105,7 +106,7 @@ fn render(source: &GuideSource, template: &str) -> Result<String, String> {
     let row = |r: &RowSpec| Row {
         source: r.source.clone().unwrap_or_default(),
         token: r.token.clone(),
-        sample: r.sample.as_ref().map(scalar).unwrap_or_default(),
+        sample: r.sample.as_ref().and_then(spec::scalar).unwrap_or_default(),
         description: r.description.clone().unwrap_or_default(),
     };
     let fields: Vec<Row> = spec.fields.iter().map(row).collect();
@@ -135,13 +136,4 @@ fn render(source: &GuideSource, template: &str) -> Result<String, String> {
         internal_fields => internal,
     })
     .map_err(|e| e.to_string())
-}
-
-fn scalar(v: &serde_yaml::Value) -> String {
-    match v {
-        serde_yaml::Value::String(s) => s.clone(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        serde_yaml::Value::Bool(b) => b.to_string(),
-        _ => String::new(),
-    }
 }

@@ -393,7 +393,7 @@ impl GuideCompiler<'_> {
             }
         };
         let producer = self.producer(row, at, &ty, grammar, slots, earlier);
-        if let Some(sample) = row.sample.as_ref().and_then(scalar) {
+        if let Some(sample) = row.sample.as_ref().and_then(super::spec::scalar) {
             if let Err(why) = check_value(&sample, &ty) {
                 self.problem(
                     codes::BAD_SAMPLE,
@@ -723,16 +723,6 @@ fn parse_type(name: &str, values: &[String]) -> Result<Type, Diagnostic> {
             );
         }
     })
-}
-
-/// A YAML scalar as text (samples may be numbers in YAML).
-fn scalar(value: &serde_yaml::Value) -> Option<String> {
-    match value {
-        serde_yaml::Value::String(s) => Some(s.clone()),
-        serde_yaml::Value::Number(n) => Some(n.to_string()),
-        serde_yaml::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 /// Checks a guide-written value (sample or constant) against a type.

@@ -245,3 +245,13 @@ pub enum Part {
     Outcome,
     Reason,
 }
+
+/// A YAML scalar as text (samples may be numbers in YAML).
+pub fn scalar(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}

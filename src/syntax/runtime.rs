@@ -213,6 +213,17 @@ fn walk_sequences<'e>(expr: &'e Expr, f: &mut dyn FnMut(&[&'e Expr])) {
             walk_sequences(a, f);
             walk_sequences(b, f);
         }
+        other => {
+            if let Some(e) = single_child(other) {
+                walk_sequences(e, f);
+            }
+        }
+    }
+}
+
+/// The one sub-expression of a repetition, option, predicate or push.
+fn single_child(expr: &Expr) -> Option<&Expr> {
+    match expr {
         Expr::Opt(e)
         | Expr::Rep(e)
         | Expr::RepOnce(e)
@@ -222,8 +233,8 @@ fn walk_sequences<'e>(expr: &'e Expr, f: &mut dyn FnMut(&[&'e Expr])) {
         | Expr::RepMinMax(e, _, _)
         | Expr::PosPred(e)
         | Expr::NegPred(e)
-        | Expr::Push(e) => walk_sequences(e, f),
-        _ => {}
+        | Expr::Push(e) => Some(e),
+        _ => None,
     }
 }
 
@@ -325,15 +336,12 @@ fn first(expr: &Expr, rules: &HashMap<&str, &Expr>, depth: usize) -> First {
             }
         }
         Expr::Choice(a, b) => return first(a, rules, depth + 1).union(first(b, rules, depth + 1)),
-        Expr::Opt(e)
-        | Expr::Rep(e)
-        | Expr::RepOnce(e)
-        | Expr::RepExact(e, _)
-        | Expr::RepMin(e, _)
-        | Expr::RepMax(e, _)
-        | Expr::RepMinMax(e, _, _)
-        | Expr::Push(e) => return first(e, rules, depth + 1),
-        _ => {}
+        Expr::PosPred(_) | Expr::NegPred(_) => {}
+        other => {
+            if let Some(e) = single_child(other) {
+                return first(e, rules, depth + 1);
+            }
+        }
     }
     set
 }
