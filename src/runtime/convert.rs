@@ -353,7 +353,6 @@ pub fn format_time(t: &DateTime<Utc>) -> String {
 /// Appends a time as RFC 3339 UTC, without allocating: milli-, micro- or nanoseconds as
 /// needed, none when the time is on a whole second.
 pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
-    use chrono::Timelike;
     fn digits(out: &mut Vec<u8>, n: u32, width: usize) {
         let mut buf = [b'0'; 10];
         let mut n = n;
@@ -363,23 +362,25 @@ pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
         }
         out.extend_from_slice(&buf[..width]);
     }
-    let year = t.year();
+    let secs = t.timestamp();
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
+    let (year, month, day) = civil_from_days(days);
     if !(0..=9999).contains(&year) {
         out.extend_from_slice(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true).as_bytes());
         return;
     }
     digits(out, year as u32, 4);
     out.push(b'-');
-    digits(out, t.month(), 2);
+    digits(out, month, 2);
     out.push(b'-');
-    digits(out, t.day(), 2);
+    digits(out, day, 2);
     out.push(b'T');
-    digits(out, t.hour(), 2);
+    digits(out, rem / 3600, 2);
     out.push(b':');
-    digits(out, t.minute(), 2);
+    digits(out, rem / 60 % 60, 2);
     out.push(b':');
-    digits(out, t.second(), 2);
-    let nanos = t.nanosecond() % 1_000_000_000;
+    digits(out, rem % 60, 2);
+    let nanos = t.timestamp_subsec_nanos() % 1_000_000_000;
     if nanos != 0 {
         out.push(b'.');
         if nanos % 1_000_000 == 0 {
@@ -391,6 +392,20 @@ pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
         }
     }
     out.push(b'Z');
+}
+
+/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -435,6 +450,25 @@ mod tests {
         // A BSD stamp takes the receive year, or the year before when it would lie ahead.
         assert_eq!(read("Jan  4 10:59:24", Mdy, "UTC"), Ok("2024-01-04T10:59:24Z".into()));
         assert_eq!(read("Dec 31 23:59:59", Mdy, "UTC"), Ok("2023-12-31T23:59:59Z".into()));
+    }
+
+    #[test]
+    fn written_times_match_chrono() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2000-03-01T12:00:00.5Z",
+            "1999-12-31T23:59:59.000001Z",
+            "2100-02-28T01:02:03Z",
+        ] {
+            let t: DateTime<Utc> = text.parse().unwrap();
+            assert_eq!(format_time(&t), t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        }
+        let mut day = at("1960-01-01T00:00:00Z");
+        while day < at("2040-01-01T00:00:00Z") {
+            assert_eq!(format_time(&day), day.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+            day += chrono::Duration::hours(37);
+        }
     }
 
     #[test]
