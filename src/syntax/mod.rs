@@ -92,3 +92,20 @@ pub fn recycle<'b>(mut tokens: Vec<Token<'_>>) -> Vec<Token<'b>> {
     // An empty vector of a type with the same layout: the allocation is reused in place.
     tokens.into_iter().map(|_| unreachable!()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycle_keeps_the_allocation() {
+        let line = String::from("abc");
+        let mut tokens: Vec<Token<'_>> = Vec::with_capacity(64);
+        tokens.push(Token { name: Name::Key(&line), value: &line, escape: Escape::None, start: 0 });
+        let ptr = tokens.as_ptr() as usize;
+        let again: Vec<Token<'static>> = recycle(tokens);
+        assert!(again.is_empty());
+        assert_eq!(again.capacity(), 64);
+        assert_eq!(again.as_ptr() as usize, ptr);
+    }
+}
