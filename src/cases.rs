@@ -78,6 +78,8 @@ pub struct CaseResult {
     pub differences: Vec<Difference>,
     /// What the guide made of the line (for --bless), when it made an event.
     actual: Option<BTreeMap<String, Value>>,
+    /// Why the line was rejected, when it was.
+    rejected_reason: Option<String>,
     case: Option<Case>,
 }
 
@@ -109,6 +111,7 @@ pub fn run_case(plan: &Plan, guide: usize, file: &Path) -> CaseResult {
         file: file.to_path_buf(),
         differences: vec![Difference::Problem(why)],
         actual: None,
+        rejected_reason: None,
         case: None,
     };
     let text = match std::fs::read_to_string(file) {
@@ -126,16 +129,23 @@ pub fn run_case(plan: &Plan, guide: usize, file: &Path) -> CaseResult {
     let received = RECEIVED_AT.parse().unwrap_or_default();
     let mut mapper = Mapper::new(plan, &settings);
     let mut out = Vec::new();
-    let line = crate::syntax::strip_line_ending(&case.line);
+    let line = crate::syntax::line_text(&case.line);
     let mut differences = Vec::new();
     let mut actual = None;
+    let mut rejected_reason = None;
     match mapper.map(line, received, &mut out) {
         Outcome::Rejected(reason) => match &case.rejected {
             Some(expected) if reason.contains(expected.as_str()) => {}
-            Some(expected) => differences.push(Difference::Problem(format!(
-                "rejected for '{reason}', expected a reason containing '{expected}'"
-            ))),
-            None => differences.push(Difference::Problem(format!("rejected: {reason}"))),
+            Some(expected) => {
+                differences.push(Difference::Problem(format!(
+                    "rejected for '{reason}', expected a reason containing '{expected}'"
+                )));
+                rejected_reason = Some(reason);
+            }
+            None => {
+                differences.push(Difference::Problem(format!("rejected: {reason}")));
+                rejected_reason = Some(reason);
+            }
         },
         Outcome::Mapped { guide: mapped_by, .. } => {
             let mut event: BTreeMap<String, Value> = serde_json::from_slice(&out).unwrap_or_default();
@@ -159,7 +169,7 @@ pub fn run_case(plan: &Plan, guide: usize, file: &Path) -> CaseResult {
             actual = Some(event);
         }
     }
-    CaseResult { file: file.to_path_buf(), differences, actual, case: Some(case) }
+    CaseResult { file: file.to_path_buf(), differences, actual, rejected_reason, case: Some(case) }
 }
 
 /// Rewrites a case with the actual event as its expectation.
@@ -174,7 +184,7 @@ pub fn bless(result: &CaseResult) -> Result<(), String> {
         line: case.line.clone(),
         settings: case.settings.clone(),
         event: result.actual.clone(),
-        rejected: if result.actual.is_some() { None } else { case.rejected.clone() },
+        rejected: if result.actual.is_some() { None } else { result.rejected_reason.clone() },
     };
     let yaml = serde_yaml::to_string(&blessed).map_err(|e| e.to_string())?;
     let text = format!("# Blessed by `xdrmap test --bless`: review the event before you commit it.\n{yaml}");

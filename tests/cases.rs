@@ -63,3 +63,28 @@ event:
     assert!(text.trim_end().ends_with("1 passed, 0 failed"), "{text}");
     assert!(std::fs::read_to_string(&case).unwrap().contains("EventId: '[uuid]'"));
 }
+
+/// Blessing a case whose line is now rejected records the rejection, not an empty case.
+#[test]
+fn blessing_a_rejected_line_records_the_reason() {
+    let dir = std::env::temp_dir().join(format!("xdrmap-bless-reject-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("citrix.cases")).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer.yaml"), dir.join("citrix.yaml"))
+        .unwrap();
+    let case = dir.join("citrix.cases/garbage.yaml");
+    std::fs::write(&case, "line: garbage\nevent: {}\n").unwrap();
+    let run = |bless: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xdrmap"));
+        cmd.arg("test").arg(dir.join("citrix.yaml"));
+        if bless {
+            cmd.arg("--bless");
+        }
+        cmd.output().unwrap().status.code()
+    };
+    assert_eq!(run(false), Some(1));
+    assert_eq!(run(true), Some(0));
+    let blessed = std::fs::read_to_string(&case).unwrap();
+    assert!(blessed.contains("rejected: ") && blessed.contains("does not fit grammar"), "{blessed}");
+    assert_eq!(run(false), Some(0), "the blessed case passes");
+}

@@ -279,3 +279,31 @@ fn threads_keep_input_order_and_line_numbers() {
     assert_eq!(runs[0][3998]["_unmapped"]["@seq"], "4000");
     assert!(runs[0] == runs[1], "one thread and four threads give the same events in the same order");
 }
+
+/// Outputs that would destroy an input or each other are refused before anything is written.
+#[test]
+fn refuses_to_overwrite_inputs() {
+    let dir = temp_dir("clash");
+    let log = dir.join("ns.log");
+    write(&log, &format!("{CMD}\n"));
+    let out = run(xdrmap().arg("map").arg(&log).arg("-o").arg(&log), "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is also an input"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), format!("{CMD}\n"), "the input is untouched");
+    let same = dir.join("out.jsonl");
+    let out = run(xdrmap().arg("map").arg(&log).arg("-o").arg(&same).arg("--rejects").arg(&same), "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(xdrmap().args(["map", "--threads", "300"]), "");
+    assert_eq!(out.status.code(), Some(2), "a thread count past the limit is a usage error");
+}
+
+/// A byte-order mark at the start of a file is not part of the first line.
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let out = run(xdrmap().arg("map"), &format!("\u{feff}{CMD}\n"));
+    let ev = events(&out);
+    assert_eq!(ev[0]["Severity"], "Informational", "the PRI after the BOM is read");
+    let out = run(xdrmap().args(["explain", "-"]), "\u{feff}not netscaler \u{fffd}\nsecond line\n");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).matches("rejected:").count(), 2);
+}

@@ -101,3 +101,21 @@ fn hostile_input_never_panics() {
         }
     }
 }
+
+/// A line with thousands of distinct keys, some repeated: every key is kept, repeats become
+/// arrays, and the work stays linear (the grouping of unmapped keys is hashed past 16).
+#[test]
+fn a_line_with_very_many_keys() {
+    let plan = plan();
+    let settings = Settings::default();
+    let mut mapper = Mapper::new(&plan, &settings);
+    let pairs: Vec<String> = (0..20_000).map(|i| format!("K{} v{i}", i % 15_000)).collect();
+    let line = format!("<134> 07/08/2024:01:31:08 GMT ns1 0-PPE-0 : default TCP X 1 0 : {}", pairs.join(" - "));
+    let mut out = Vec::new();
+    assert!(matches!(mapper.map(&line, received(), &mut out), Outcome::Mapped { .. }));
+    let event: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let unmapped = event["_unmapped"].as_object().unwrap();
+    assert_eq!(unmapped.len(), 15_000 + 4, "15,000 keys plus @ppe, @partition, @seq, @n");
+    assert_eq!(unmapped["K7"], serde_json::json!(["v7", "v15007"]));
+    assert_eq!(unmapped["K14999"], "v14999");
+}

@@ -166,3 +166,24 @@ fn a_key_the_grammar_can_never_produce() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("has no `key` rule, so the key 'Source' can never be read"), "{stderr}");
 }
+
+/// A grammar that is exponential on some input does not stall the run: the line is rejected
+/// once it has used its budget of rule calls.
+#[test]
+fn an_exponential_grammar_rejects_the_line() {
+    let dir = fresh_dir("exponential");
+    std::fs::write(
+        dir.join("exp.pest"),
+        "line = _{ SOI ~ a ~ EOI }\na = _{ \"x\" ~ a ~ \"y\" | \"x\" ~ a ~ \"z\" | host }\nhost = @{ \"x\" }\n",
+    )
+    .unwrap();
+    let guide = "guide: exp\ntitle: Exp\ndevice: { type: Firewall, vendor: Acme, product: Exp }\n\
+                 match: { grammar: exp.pest }\nfields:\n  - { token: sourceHost, from: [\"@host\"] }\n";
+    std::fs::write(dir.join("exp.yaml"), guide).unwrap();
+    let line = format!("{}w\n", "x".repeat(40));
+    let out = xdrmap(&["map", "--mapping", "exp.yaml"], &dir, Some(&line));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("call limit reached"), "{stderr}");
+    assert!(stderr.contains("1 lines rejected"), "{stderr}");
+}

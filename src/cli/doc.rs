@@ -22,7 +22,8 @@ const TEMPLATE: &str = include_str!("../../mappings/doc.md.j2");
     after_help = "Examples:\n  xdrmap doc\n  xdrmap doc my_device.yaml -o my_device.md\n  xdrmap doc --template html.j2"
 )]
 pub struct DocArgs {
-    /// A guide file; none renders the built-in Citrix guide.
+    /// A guide file, or a folder (every guide in it, one after the other); none renders the
+    /// built-in Citrix guide.
     #[arg(value_name = "GUIDE")]
     guide: Option<PathBuf>,
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 use xdrmap::runtime::{Explanation, Mapper};
-use xdrmap::syntax::strip_line_ending;
+use xdrmap::syntax::line_text;
 
 /// Explain how lines are tokenized and mapped.
 ///
@@ -54,8 +54,24 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         stdout.write_all(text.as_bytes())
     };
     let result = match args.line.as_deref() {
-        Some(line) if line != "-" => explain_one(strip_line_ending(line)),
-        _ => io::stdin().lock().lines().try_for_each(|line| explain_one(strip_line_ending(&line?))),
+        Some(text) if text != "-" => text.lines().try_for_each(|line| explain_one(line_text(line))),
+        _ => {
+            // As `map` does: invalid UTF-8 is replaced rather than stopping the run.
+            let mut stdin = io::stdin().lock();
+            let mut raw = Vec::new();
+            loop {
+                raw.clear();
+                match stdin.read_until(b'\n', &mut raw) {
+                    Ok(0) => break Ok(()),
+                    Ok(_) => {
+                        if let Err(e) = explain_one(line_text(&String::from_utf8_lossy(&raw))) {
+                            break Err(e);
+                        }
+                    }
+                    Err(e) => break Err(e),
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

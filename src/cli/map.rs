@@ -5,7 +5,7 @@ use super::pipeline::{self, Counts, Job};
 use clap::Args;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Map log lines to normalized events (JSON Lines).
@@ -40,8 +40,9 @@ pub struct MapArgs {
     #[arg(long)]
     strict: bool,
 
-    /// Worker threads (default: all cores); 1 maps in a single thread. Output keeps input order.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Worker threads, 1 to 256 (default: all cores); 1 maps in a single thread. Output keeps
+    /// input order.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
 }
 
@@ -50,6 +51,10 @@ pub fn run(args: MapArgs) -> ExitCode {
         Ok(ready) => ready,
         Err(code) => return code,
     };
+    if let Some(problem) = clashing_paths(&args) {
+        eprintln!("xdrmap: {problem}");
+        return ExitCode::from(2);
+    }
     let mut out: Box<dyn Write> = match &args.output {
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
         Some(path) => match File::create(path) {
@@ -79,7 +84,7 @@ pub fn run(args: MapArgs) -> ExitCode {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }
-        eprintln!("xdrmap: cannot write events: {e}");
+        eprintln!("xdrmap: cannot write output: {e}");
         return ExitCode::from(2);
     }
     eprintln!("{}", summary(&ended.counts));
@@ -90,6 +95,28 @@ pub fn run(args: MapArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Refuses outputs that would overwrite an input or each other (checked before any file is
+/// created, so nothing is truncated).
+fn clashing_paths(args: &MapArgs) -> Option<String> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
+    };
+    let outputs = [("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
+    for (flag, output) in outputs {
+        let Some(output) = output else { continue };
+        if let Some(input) = args.files.iter().find(|f| f.as_os_str() != "-" && same(f, output)) {
+            return Some(format!("{flag} {} is also an input; refusing to overwrite it", input.display()));
+        }
+    }
+    if let (Some(o), Some(r)) = (&args.output, &args.rejects) {
+        if same(o, r) {
+            return Some(format!("-o and --rejects both name {}; give them different files", o.display()));
+        }
+    }
+    None
 }
 
 fn summary(c: &Counts) -> String {

@@ -15,7 +15,7 @@ use super::progress::Progress;
 use xdrmap::guide::Plan;
 use xdrmap::output::{write_key, write_str, write_u64};
 use xdrmap::runtime::{Mapper, Outcome, Settings};
-use xdrmap::syntax::strip_line_ending;
+use xdrmap::syntax::line_text;
 
 /// Bytes of input per chunk (whole lines; a chunk ends at the first line ending past this).
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -85,13 +85,15 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
     let mut output = Ok(());
     let mut read_failed = false;
     let mut progress = Progress::new(total_bytes(job.inputs));
+    let mut started = true;
     std::thread::scope(|s| {
         let (work_tx, work_rx) = sync_channel::<Chunk>(job.threads * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (done_tx, done_rx) = sync_channel::<Mapped>(job.threads * 2);
+        let mut workers = 0;
         for _ in 0..job.threads {
             let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
-            s.spawn(move || {
+            let spawned = std::thread::Builder::new().name("xdrmap-worker".into()).spawn_scoped(s, move || {
                 let mut mapper = Mapper::new(job.plan, job.settings);
                 loop {
                     let next = match work_rx.lock() {
@@ -104,6 +106,18 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
                     }
                 }
             });
+            match spawned {
+                Ok(_) => workers += 1,
+                Err(e) => {
+                    // Fewer workers than asked for still map everything.
+                    eprintln!("xdrmap: started {workers} of {} worker threads: {e}", job.threads);
+                    break;
+                }
+            }
+        }
+        if workers == 0 {
+            started = false;
+            return;
         }
         // Only the workers hold these ends now: when they stop, the reader's sends fail.
         drop(work_rx);
@@ -130,6 +144,9 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
         read_failed = reader.join().unwrap_or(true);
     });
     progress.finish();
+    if !started {
+        return run_here(job, out, rejects);
+    }
     Ended { counts, read_failed, output }
 }
 
@@ -229,7 +246,7 @@ fn map_chunk(mapper: &mut Mapper<'_>, chunk: &Chunk, received_at: Option<DateTim
         counts.lines += 1;
         // Invalid UTF-8 is replaced (U+FFFD) rather than losing the line.
         let text = String::from_utf8_lossy(raw);
-        let line = strip_line_ending(&text);
+        let line = line_text(&text);
         if line.trim().is_empty() {
             counts.blank += 1;
         } else {

@@ -519,6 +519,15 @@ impl GuideCompiler<'_> {
             };
             let transform = transform.and_then(|t| self.transform(t, ty, at));
             let key = item.key();
+            if key.is_empty() || key == "@" {
+                self.problem(
+                    codes::VALUE_SOURCE,
+                    "`from` lists an empty key, which no line can have".into(),
+                    at,
+                    "from",
+                );
+                continue;
+            }
             let slot = match key.strip_prefix('@') {
                 Some(field) => self.grammar_slot(field, at, grammar, slots),
                 None if grammar.is_some_and(|g| !self.grammars[g].has_keys()) => {
@@ -636,6 +645,9 @@ impl GuideCompiler<'_> {
         let mut inputs = Vec::new();
         let mut names: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
         names.sort();
+        // minijinja's own global functions are not tokens.
+        names.retain(|n| !["range", "dict", "namespace", "debug", "lipsum", "cycler", "joiner"].contains(&n.as_str()));
+        let needed = names.len();
         for name in names {
             match earlier.iter().position(|f| f.token == name) {
                 Some(i) => inputs.push((name, i)),
@@ -654,11 +666,7 @@ impl GuideCompiler<'_> {
                 }
             }
         }
-        (inputs.len() == compiled.undeclared_variables(false).len()).then(|| Expression {
-            source: source.to_string(),
-            compiled,
-            inputs,
-        })
+        (inputs.len() == needed).then(|| Expression { source: source.to_string(), compiled, inputs })
     }
 }
 

@@ -2,12 +2,15 @@
 
 use super::convert::{self, TimeSettings};
 use super::explain::{ExplainedError, ExplainedField, ExplainedToken, Explanation};
+use crate::guide::plan::KeyHasher;
 use crate::guide::plan::{Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Source, Transform, Type};
 use crate::guide::spec::Part;
 use crate::output::{write_key, write_str, write_u64};
 use crate::syntax::{recycle, Name, SyntaxError, Token};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// Run-time settings: fixed for a run, shared by every worker.
 #[derive(Clone, Debug, Default)]
@@ -111,6 +114,10 @@ impl<'p> Mapper<'p> {
         self.write_event(guide, &tokens, received, &mut event);
         let trace = self.trace.take().unwrap_or_default();
         let token_of_slot = |slot: u16| self.slots.get(slot as usize).copied().flatten();
+        let mut is_unmapped = vec![false; tokens.len()];
+        for &i in &self.unmapped {
+            is_unmapped[i as usize] = true;
+        }
         let mut explained: Vec<ExplainedToken> = tokens
             .iter()
             .enumerate()
@@ -121,7 +128,7 @@ impl<'p> Mapper<'p> {
                 end: t.start + t.value.len(),
                 read_by: Vec::new(),
                 used_by: Vec::new(),
-                unmapped: self.unmapped.contains(&(i as u32)),
+                unmapped: is_unmapped[i],
             })
             .collect();
         for field in &guide.fields {
@@ -427,26 +434,47 @@ impl<'p> Mapper<'p> {
         write_key(out, first, name);
         out.push(b'{');
         let mut inner_first = true;
-        for (n, &i) in self.unmapped.iter().enumerate() {
-            let token = &tokens[i as usize];
-            if self.unmapped[..n].iter().any(|&j| tokens[j as usize].name == token.name) {
-                continue;
-            }
+        let mut write_group = |out: &mut Vec<u8>, group: &mut dyn Iterator<Item = &u32>, repeated: bool| {
+            let mut group = group.map(|&j| &tokens[j as usize]).peekable();
+            let Some(token) = group.peek() else { return };
             write_key(out, &mut inner_first, unmapped_name(token, guide));
-            let repeated = self.unmapped[n + 1..].iter().any(|&j| tokens[j as usize].name == token.name);
-            if !repeated {
-                write_str(out, &convert::unescape(token.value, token.escape));
-                continue;
+            if repeated {
+                out.push(b'[');
             }
-            out.push(b'[');
-            let same = self.unmapped[n..].iter().map(|&j| &tokens[j as usize]).filter(|t| t.name == token.name);
-            for (k, t) in same.enumerate() {
+            for (k, t) in group.enumerate() {
                 if k > 0 {
                     out.push(b',');
                 }
                 write_str(out, &convert::unescape(t.value, t.escape));
             }
-            out.push(b']');
+            if repeated {
+                out.push(b']');
+            }
+        };
+        let same = |a: u32, b: u32| tokens[a as usize].name == tokens[b as usize].name;
+        if self.unmapped.len() <= 16 {
+            // Few tokens (every ordinary line): pairwise comparison, no allocation.
+            for (n, &i) in self.unmapped.iter().enumerate() {
+                if self.unmapped[..n].iter().any(|&j| same(i, j)) {
+                    continue;
+                }
+                let repeated = self.unmapped[n + 1..].iter().any(|&j| same(i, j));
+                write_group(out, &mut self.unmapped[n..].iter().filter(|&&j| same(i, j)), repeated);
+            }
+        } else {
+            // Many tokens (a hostile line): group by name in first-seen order, in linear time.
+            let mut groups: Vec<Vec<u32>> = Vec::new();
+            let mut index: HashMap<Name<'x>, usize, BuildHasherDefault<KeyHasher>> = HashMap::default();
+            for &i in &self.unmapped {
+                let g = *index.entry(tokens[i as usize].name).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[g].push(i);
+            }
+            for group in &groups {
+                write_group(out, &mut group.iter(), group.len() > 1);
+            }
         }
         out.push(b'}');
     }

@@ -24,7 +24,7 @@ pub enum Escape {
 }
 
 /// What a token is called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Name<'a> {
     /// A field the grammar names: an index into [`Grammar::fields`].
     Field(u16),
@@ -83,6 +83,13 @@ pub fn builtin_grammars() -> Vec<Box<dyn Grammar>> {
 pub fn strip_line_ending(line: &str) -> &str {
     let line = line.strip_suffix('\n').unwrap_or(line);
     line.strip_suffix('\r').unwrap_or(line)
+}
+
+/// The text of a line as grammars see it: no line ending, and no byte-order mark (which
+/// editors put at the start of a file).
+pub fn line_text(line: &str) -> &str {
+    let line = strip_line_ending(line);
+    line.strip_prefix('\u{feff}').unwrap_or(line)
 }
 
 /// Empties a token buffer and hands its allocation to a new lifetime, so one

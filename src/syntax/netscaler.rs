@@ -162,6 +162,9 @@ fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
             words.dedup();
             words.join(" or ")
         }
+        pest::error::ErrorVariant::CustomError { message } => {
+            format!("a line the grammar can read within its limits ({message})")
+        }
         _ => "a NetScaler message".to_string(),
     };
     SyntaxError { column, expected }
