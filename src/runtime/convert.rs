@@ -250,7 +250,13 @@ pub fn parse_integer(text: &str) -> Result<u64, &'static str> {
 
 /// Splits `ip:port`, `[v6]:port` and unbracketed `v6:port`. A bare address has no port.
 pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
-    if text.parse::<IpAddr>().is_ok() {
+    let colons = text.bytes().filter(|&b| b == b':').count();
+    if colons == 0 {
+        return (text, None);
+    }
+    // One colon: `v4:port` (the common case, no address parse needed). More: a bare IPv6
+    // address, or an unbracketed IPv6 address with a port after its last colon.
+    if colons > 1 && text.parse::<IpAddr>().is_ok() {
         return (text, None);
     }
     if let Some(rest) = text.strip_prefix('[') {

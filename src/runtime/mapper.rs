@@ -434,32 +434,37 @@ impl<'p> Mapper<'p> {
         write_key(out, first, name);
         out.push(b'{');
         let mut inner_first = true;
-        let mut write_group = |out: &mut Vec<u8>, group: &mut dyn Iterator<Item = &u32>, repeated: bool| {
-            let mut group = group.map(|&j| &tokens[j as usize]).peekable();
-            let Some(token) = group.peek() else { return };
-            write_key(out, &mut inner_first, unmapped_name(token, guide));
-            if repeated {
+        let mut write_group = |out: &mut Vec<u8>, group: &[u32]| {
+            let Some(&head) = group.first() else { return };
+            write_key(out, &mut inner_first, unmapped_name(&tokens[head as usize], guide));
+            if group.len() > 1 {
                 out.push(b'[');
             }
-            for (k, t) in group.enumerate() {
+            for (k, &j) in group.iter().enumerate() {
                 if k > 0 {
                     out.push(b',');
                 }
+                let t = &tokens[j as usize];
                 write_str(out, &convert::unescape(t.value, t.escape));
             }
-            if repeated {
+            if group.len() > 1 {
                 out.push(b']');
             }
         };
         let same = |a: u32, b: u32| tokens[a as usize].name == tokens[b as usize].name;
         if self.unmapped.len() <= 16 {
             // Few tokens (every ordinary line): pairwise comparison, no allocation.
+            let mut group = [0u32; 16];
             for (n, &i) in self.unmapped.iter().enumerate() {
                 if self.unmapped[..n].iter().any(|&j| same(i, j)) {
                     continue;
                 }
-                let repeated = self.unmapped[n + 1..].iter().any(|&j| same(i, j));
-                write_group(out, &mut self.unmapped[n..].iter().filter(|&&j| same(i, j)), repeated);
+                let mut len = 0;
+                for &j in self.unmapped[n..].iter().filter(|&&j| same(i, j)) {
+                    group[len] = j;
+                    len += 1;
+                }
+                write_group(out, &group[..len]);
             }
         } else {
             // Many tokens (a hostile line): group by name in first-seen order, in linear time.
@@ -473,7 +478,7 @@ impl<'p> Mapper<'p> {
                 groups[g].push(i);
             }
             for group in &groups {
-                write_group(out, &mut group.iter(), group.len() > 1);
+                write_group(out, group);
             }
         }
         out.push(b'}');
