@@ -1,7 +1,7 @@
 //! Guide test cases as data: the Citrix guide's own cases pass, and `xdrmap test` reports a
 //! mismatch field by field, ends with `N passed, M failed`, and `--bless` rewrites it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use xdrmap::cases::{case_files, run_case};
 use xdrmap::guide::{compile, load_sources};
@@ -22,13 +22,30 @@ fn citrix_guide_cases_pass() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-#[test]
-fn a_mismatch_is_shown_field_by_field_and_can_be_blessed() {
-    let dir = std::env::temp_dir().join(format!("xdrmap-cases-{}", std::process::id()));
+/// A fresh folder holding a copy of the Citrix guide (`citrix.yaml`) and an empty `citrix.cases/`.
+fn guide_with_cases(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xdrmap-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("citrix.cases")).unwrap();
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer.yaml"), dir.join("citrix.yaml"))
         .unwrap();
+    dir
+}
+
+/// Runs `xdrmap test` (with `--bless` when asked) on the guide in `dir`: exit code and stdout.
+fn xdrmap_test(dir: &Path, bless: bool) -> (Option<i32>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xdrmap"));
+    cmd.arg("test").arg(dir.join("citrix.yaml"));
+    if bless {
+        cmd.arg("--bless");
+    }
+    let out = cmd.output().unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn a_mismatch_is_shown_field_by_field_and_can_be_blessed() {
+    let dir = guide_with_cases("cases");
     let case = dir.join("citrix.cases/tcp.yaml");
     std::fs::write(
         &case,
@@ -40,15 +57,7 @@ event:
 "#,
     )
     .unwrap();
-    let run = |bless: bool| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xdrmap"));
-        cmd.arg("test").arg(dir.join("citrix.yaml"));
-        if bless {
-            cmd.arg("--bless");
-        }
-        let out = cmd.output().unwrap();
-        (out.status.code(), String::from_utf8(out.stdout).unwrap())
-    };
+    let run = |bless: bool| xdrmap_test(&dir, bless);
     let (code, text) = run(false);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("changed  sourcePort: expected 80, actual 443"), "{text}");
@@ -67,21 +76,10 @@ event:
 /// Blessing a case whose line is now rejected records the rejection, not an empty case.
 #[test]
 fn blessing_a_rejected_line_records_the_reason() {
-    let dir = std::env::temp_dir().join(format!("xdrmap-bless-reject-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("citrix.cases")).unwrap();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer.yaml"), dir.join("citrix.yaml"))
-        .unwrap();
+    let dir = guide_with_cases("bless-reject");
     let case = dir.join("citrix.cases/garbage.yaml");
     std::fs::write(&case, "line: garbage\nevent: {}\n").unwrap();
-    let run = |bless: bool| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xdrmap"));
-        cmd.arg("test").arg(dir.join("citrix.yaml"));
-        if bless {
-            cmd.arg("--bless");
-        }
-        cmd.output().unwrap().status.code()
-    };
+    let run = |bless: bool| xdrmap_test(&dir, bless).0;
     assert_eq!(run(false), Some(1));
     assert_eq!(run(true), Some(0));
     let blessed = std::fs::read_to_string(&case).unwrap();

@@ -1,11 +1,10 @@
 //! `xdrmap check`: compile guides and their grammars, report every problem at once.
 
-use super::common::report;
+use super::common::{gather, report};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-use xdrmap::diag::Diagnostics;
 use xdrmap::guide;
 use xdrmap::syntax::builtin_grammars;
 
@@ -24,17 +23,7 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> ExitCode {
     let start = Instant::now();
-    let mut sources = Vec::new();
-    let mut problems = Diagnostics::default();
-    if args.paths.is_empty() {
-        sources = guide::builtin_sources();
-    }
-    for path in &args.paths {
-        match guide::load_sources(path) {
-            Ok(mut found) => sources.append(&mut found),
-            Err(mut d) => problems.0.append(&mut d.0),
-        }
-    }
+    let (sources, mut problems) = gather(&args.paths);
     let plan = match guide::compile(&sources, builtin_grammars()) {
         Ok(plan) => Some(plan),
         Err(mut d) => {

@@ -5,7 +5,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xdrmap::diag::Diagnostics;
-use xdrmap::guide::{self, Plan};
+use xdrmap::guide::{self, GuideSource, Plan};
 use xdrmap::runtime::convert::{DateOrder, TimeSettings};
 use xdrmap::runtime::Settings;
 use xdrmap::syntax::builtin_grammars;
@@ -88,11 +88,29 @@ pub fn prepare(guides: &GuideArgs, read: &ReadArgs) -> Result<(Plan, Settings), 
 
 /// Compiles the built-in guide or the guides at `path`; on errors prints them all.
 pub fn load_plan(path: Option<&Path>) -> Result<Plan, ExitCode> {
-    let sources = match path {
-        None => guide::builtin_sources(),
-        Some(p) => guide::load_sources(p).map_err(|d| report(&d, "; nothing was processed"))?,
-    };
+    let paths: Vec<PathBuf> = path.map(Path::to_path_buf).into_iter().collect();
+    let (sources, problems) = gather(&paths);
+    if !problems.0.is_empty() {
+        return Err(report(&problems, "; nothing was processed"));
+    }
     guide::compile(&sources, builtin_grammars()).map_err(|d| report(&d, "; nothing was processed"))
+}
+
+/// Reads the guides at `paths` (files or folders), or the built-in guide when there are none.
+/// Returns what could be read and every problem met reading the rest.
+pub fn gather(paths: &[PathBuf]) -> (Vec<GuideSource>, Diagnostics) {
+    if paths.is_empty() {
+        return (guide::builtin_sources(), Diagnostics::default());
+    }
+    let mut sources = Vec::new();
+    let mut problems = Diagnostics::default();
+    for path in paths {
+        match guide::load_sources(path) {
+            Ok(mut found) => sources.append(&mut found),
+            Err(mut d) => problems.0.append(&mut d.0),
+        }
+    }
+    (sources, problems)
 }
 
 /// Prints diagnostics, then a count with `tail` after it, and returns exit code 2.

@@ -1,6 +1,6 @@
 //! `xdrmap doc`: render a guide the way the vendor's document lays it out, as Markdown.
 
-use super::common::report;
+use super::common::{gather, report};
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -55,13 +55,10 @@ struct Device {
 }
 
 pub fn run(args: DocArgs) -> ExitCode {
-    let sources = match &args.guide {
-        None => guide::builtin_sources(),
-        Some(path) => match guide::load_sources(path) {
-            Ok(s) => s,
-            Err(d) => return report(&d, ""),
-        },
-    };
+    let (sources, problems) = gather(args.guide.as_slice());
+    if !problems.0.is_empty() {
+        return report(&problems, "");
+    }
     // The guide must compile: a document of a broken guide would mislead.
     if let Err(d) = guide::compile(&sources, builtin_grammars()) {
         return report(&d, "");

@@ -1,6 +1,6 @@
 //! `xdrmap test`: run the test cases that guides carry beside them.
 
-use super::common::report;
+use super::common::{gather, report};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,12 +31,9 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> ExitCode {
     let paths = if args.paths.is_empty() { vec![PathBuf::from("mappings")] } else { args.paths.clone() };
-    let mut sources = Vec::new();
-    for path in &paths {
-        match guide::load_sources(path) {
-            Ok(mut found) => sources.append(&mut found),
-            Err(d) => return report(&d, ""),
-        }
+    let (sources, problems) = gather(&paths);
+    if !problems.0.is_empty() {
+        return report(&problems, "");
     }
     let plan = match guide::compile(&sources, builtin_grammars()) {
         Ok(plan) => plan,

@@ -498,18 +498,23 @@ fn claims(guide: &Guide, tokens: &[Token<'_>]) -> bool {
     let Some((vendor_id, product_id)) = guide.claim.cef_fields else {
         return guide.claim.native;
     };
-    let field = |id: u16| tokens.iter().find(|t| t.name == Name::Field(id)).map(|t| t.value);
-    match (field(vendor_id), field(product_id)) {
-        (Some(vendor), Some(product)) => guide.claim.cef.iter().any(|(v, p)| v == vendor && p == product),
-        _ => guide.claim.native,
+    match cef_header(tokens, vendor_id, product_id) {
+        Some((vendor, product)) => guide.claim.cef.iter().any(|(v, p)| *v == vendor && *p == product),
+        None => guide.claim.native,
     }
 }
 
-fn cef_identity<'a>(plan: &Plan, tokens: &[Token<'a>]) -> Option<(&'a str, &'a str)> {
-    let guide = plan.guides.first()?;
-    let (v, p) = guide.claim.cef_fields?;
-    let field = |id: u16| tokens.iter().find(|t| t.name == Name::Field(id)).map(|t| t.value);
-    field(v).zip(field(p))
+/// The CEF vendor and product of a line (unescaped), for the first guide's grammar.
+fn cef_identity<'a>(plan: &Plan, tokens: &[Token<'a>]) -> Option<(Cow<'a, str>, Cow<'a, str>)> {
+    let (vendor_id, product_id) = plan.guides.first()?.claim.cef_fields?;
+    cef_header(tokens, vendor_id, product_id)
+}
+
+/// The values of two grammar fields of a line, unescaped.
+fn cef_header<'a>(tokens: &[Token<'a>], vendor_id: u16, product_id: u16) -> Option<(Cow<'a, str>, Cow<'a, str>)> {
+    let field =
+        |id: u16| tokens.iter().find(|t| t.name == Name::Field(id)).map(|t| convert::unescape(t.value, t.escape));
+    field(vendor_id).zip(field(product_id))
 }
 
 /// Applies a transform. `Ok(None)`: the value has no such part (a bare address has no port).
