@@ -307,3 +307,51 @@ fn a_byte_order_mark_is_ignored() {
     assert!(out.status.success());
     assert_eq!(text(&out.stdout).matches("rejected:").count(), 2);
 }
+
+/// Every line is counted once, in place, whatever its shape: CRLF, blank, not NetScaler, no
+/// final newline. Invalid UTF-8 sends its chunk down the line-by-line path; both paths must
+/// give the same events, counts and reject line numbers.
+#[test]
+fn odd_lines_are_counted_in_place_on_both_paths() {
+    let dir = temp_dir("odd-lines");
+    let mut runs = Vec::new();
+    for bad_byte in [&b""[..], &b"\xff"[..]] {
+        let mut input = Vec::new();
+        for line in [CMD.as_bytes(), GARBAGE.as_bytes(), b"   ", TCP.as_bytes()] {
+            input.extend_from_slice(line);
+            input.extend_from_slice(b"\r\n");
+        }
+        input.extend_from_slice(b"not netscaler either ");
+        input.extend_from_slice(bad_byte);
+        input.extend_from_slice(b"\n\n");
+        input.extend_from_slice(CMD.as_bytes());
+        let log = dir.join("odd.log");
+        std::fs::write(&log, &input).unwrap();
+        let rejects = dir.join("rejects.jsonl");
+        let out = run(
+            xdrmap()
+                .arg("map")
+                .arg(&log)
+                .args(["--received-at", "2026-01-01T00:00:00Z"])
+                .arg("--rejects")
+                .arg(&rejects),
+            "",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("7 lines read, 3 events written, 2 lines rejected, 2 blank lines skipped"), "{stderr}");
+        let rejected: Vec<serde_json::Value> =
+            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let numbers: Vec<_> = rejected.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, [2, 5]);
+        assert_eq!(rejected[0]["text"], GARBAGE);
+        let mut ev = events(&out);
+        for e in &mut ev {
+            e.as_object_mut().unwrap().remove("EventId");
+        }
+        assert_eq!(ev[0]["command"], "show ns ip");
+        assert_eq!(ev[1]["inByte"], 1917);
+        runs.push(ev);
+    }
+    assert!(runs[0] == runs[1], "the one-pass and the line-by-line paths give the same events");
+}

@@ -166,3 +166,80 @@ fn not_netscaler_is_an_error_with_a_column() {
     let err = err.expect_err("a newsyslog line is not a NetScaler message");
     assert!(err.column > 1, "{err}");
 }
+
+/// Every line the repository and the shared corpus hold, plus broken ones: the batch
+/// tokenizer must give each line exactly what the line-by-line tokenizer gives it.
+fn every_known_line() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut lines = Vec::new();
+    for dir in ["tests/fixtures/events", "mappings/citrix_loadbalancer.cases"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            match file.extension().and_then(|e| e.to_str()) {
+                Some("log") => lines.extend(text.lines().filter(|l| !l.starts_with("# options:")).map(String::from)),
+                Some("yaml") => {
+                    let case: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+                    lines.extend(case["line"].as_str().map(String::from));
+                }
+                _ => {}
+            }
+        }
+    }
+    let sample = std::fs::read_to_string(root.join("mappings/citrix_loadbalancer.sample.log")).unwrap();
+    lines.extend(sample.lines().map(String::from));
+    if let Ok(corpus) = std::fs::read_to_string(root.join("../shared/corpus/ALL-unique-lines.log.txt")) {
+        lines.extend(corpus.lines().map(String::from));
+    }
+    for broken in [
+        "",
+        "   ",
+        "\u{feff}<134> 07/08/2024:01:31:08 GMT ns1 0-PPE-0 : default TCP CONN_TERMINATE 1 0 :  Source 10.0.0.1:80",
+        &format!("{HEADER}Source 10.0.0.1:80 - Destination 10.0.0.2:443\r"),
+        &format!("{HEADER}User a - Command \"unclosed - Status \"x\\"),
+        &format!("{HEADER}User a\\"),
+        "CEF:0|Citrix|NetScaler|NS13.0|APPFW|APPFW_SQL|6|src=1.2.3.4 msg=ends in a backslash\\",
+        "garbage",
+        "<134>",
+    ] {
+        lines.push(broken.to_string());
+    }
+    lines
+}
+
+fn same(a: &[Token<'_>], b: &[Token<'_>]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.name == y.name && x.value == y.value && x.escape == y.escape && x.start == y.start)
+}
+
+#[test]
+fn a_batch_tokenizes_each_line_as_the_line_alone() {
+    let lines = every_known_line();
+    assert!(lines.len() > 150, "{} lines", lines.len());
+    // Forwards and backwards, so that each line has other neighbours; with and without a final newline.
+    let mut reversed = lines.clone();
+    reversed.reverse();
+    for (order, final_newline) in [(&lines, true), (&reversed, false)] {
+        let mut text = order.join("\n");
+        if final_newline {
+            text.push('\n');
+        }
+        let g = NetScaler;
+        let (mut out, mut spans) = (Vec::new(), Vec::new());
+        g.tokenize_lines(&text, &mut out, &mut spans);
+        assert_eq!(spans.len(), order.len());
+        let mut alone = Vec::new();
+        for (line, span) in order.iter().zip(&spans) {
+            assert_eq!(&text[span.text.clone()], line.as_str());
+            let fits = g.tokenize(line, &mut alone).is_ok();
+            let needs_cleaning = line.ends_with('\r') || line.starts_with('\u{feff}');
+            match &span.tokens {
+                Some(range) => assert!(fits && same(&out[range.clone()], &alone), "batch differs on: {line}"),
+                None => assert!(!fits || needs_cleaning, "batch gave up on a line that fits: {line}"),
+            }
+        }
+    }
+}

@@ -232,38 +232,47 @@ fn read_chunks(
     }
 }
 
-/// Maps the lines of one chunk.
+/// Maps the lines of one chunk: in one pass of the grammar when the chunk is valid UTF-8,
+/// and a line at a time for the lines that pass leaves open.
 fn map_chunk(mapper: &mut Mapper<'_>, chunk: &Chunk, received_at: Option<DateTime<Utc>>) -> Mapped {
     let mut events = Vec::with_capacity(chunk.data.len() * 2);
     let mut rejects = Vec::new();
     let mut counts = Counts::default();
     let mut number = chunk.first_line;
-    let mut rest = chunk.data.as_slice();
-    while !rest.is_empty() {
-        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-        let (raw, tail) = rest.split_at(end);
-        rest = tail;
+    // One receive time per chunk (a chunk is read at once), to the millisecond, as collectors
+    // report them.
+    let received = received_at.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
+    let mut each = |mapper: &mut Mapper<'_>, line: &str, settled: Option<Outcome>, events: &mut Vec<u8>| {
         counts.lines += 1;
-        // Invalid UTF-8 is replaced (U+FFFD) rather than losing the line.
-        let text = String::from_utf8_lossy(raw);
-        let line = line_text(&text);
-        if line.trim().is_empty() {
-            counts.blank += 1;
-        } else {
-            // Receive times are kept to the millisecond, as collectors report them.
-            let received = received_at.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
-            match mapper.map(line, received, &mut events) {
-                Outcome::Mapped { field_errors, .. } => {
-                    counts.events += 1;
-                    counts.with_errors += u64::from(field_errors > 0);
-                }
-                Outcome::Rejected(reason) => {
-                    counts.rejected += 1;
-                    write_reject(&mut rejects, &chunk.source, number, &reason, line);
-                }
+        let outcome = settled.or_else(|| {
+            let line = line_text(line);
+            if line.trim().is_empty() {
+                counts.blank += 1;
+                return None;
             }
+            Some(mapper.map(line, received, events))
+        });
+        match outcome {
+            Some(Outcome::Mapped { field_errors, .. }) => {
+                counts.events += 1;
+                counts.with_errors += u64::from(field_errors > 0);
+            }
+            Some(Outcome::Rejected(reason)) => {
+                counts.rejected += 1;
+                write_reject(&mut rejects, &chunk.source, number, &reason, line_text(line));
+            }
+            None => {}
         }
         number += 1;
+    };
+    match std::str::from_utf8(&chunk.data) {
+        Ok(text) => mapper.map_lines(text, received, &mut events, &mut each),
+        Err(_) => {
+            for raw in chunk.data.split_inclusive(|&b| b == b'\n') {
+                // Invalid UTF-8 is replaced (U+FFFD) rather than losing the line.
+                each(mapper, &String::from_utf8_lossy(raw), None, &mut events);
+            }
+        }
     }
     Mapped { seq: chunk.seq, bytes: chunk.data.len() as u64, events, rejects, counts }
 }

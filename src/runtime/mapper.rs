@@ -6,7 +6,7 @@ use crate::guide::plan::KeyHasher;
 use crate::guide::plan::{Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Source, Transform, Type};
 use crate::guide::spec::Part;
 use crate::output::{write_key, write_str, write_u64};
-use crate::syntax::{recycle, Name, SyntaxError, Token};
+use crate::syntax::{line_text, recycle, LineTokens, Name, SyntaxError, Token};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -54,6 +54,7 @@ pub struct Mapper<'p> {
     plan: &'p Plan,
     settings: &'p Settings,
     tokens: Vec<Token<'static>>,
+    lines: Vec<LineTokens>,
     slots: Vec<Option<u32>>,
     unmapped: Vec<u32>,
     errors: Vec<FieldError>,
@@ -72,6 +73,7 @@ impl<'p> Mapper<'p> {
             plan,
             settings,
             tokens: Vec::new(),
+            lines: Vec::new(),
             slots: Vec::new(),
             unmapped: Vec::new(),
             errors: Vec::new(),
@@ -96,6 +98,53 @@ impl<'p> Mapper<'p> {
         };
         self.tokens = recycle(tokens);
         outcome
+    }
+
+    /// Maps a chunk of whole lines (each ended by `\n`, the last one need not be) with one
+    /// pass of the guide's grammar ([`Grammar::tokenize_lines`](crate::syntax::Grammar)).
+    /// `each` is called once per line, in input order, with the line's text (no line ending)
+    /// and, when the pass settled the line, its outcome: the event is then already in `out`.
+    /// With `None` the caller maps the line itself, typically with [`Mapper::map`], which
+    /// gives the reason of a rejection: the line did not fit the grammar, is blank or needs
+    /// cleaning (a `\r` or a byte-order mark), or another guide may claim it.
+    pub fn map_lines<'a>(
+        &mut self,
+        text: &'a str,
+        received: DateTime<Utc>,
+        out: &mut Vec<u8>,
+        mut each: impl FnMut(&mut Self, &'a str, Option<Outcome>, &mut Vec<u8>),
+    ) where
+        'p: 'a,
+    {
+        let index = self.settings.forced_guide.unwrap_or(0);
+        let forced = self.settings.forced_guide.is_some();
+        let plan = self.plan;
+        let Some(guide) = plan.guides.get(index) else {
+            for line in text.split_inclusive('\n') {
+                each(self, line.strip_suffix('\n').unwrap_or(line), None, out);
+            }
+            return;
+        };
+        let mut tokens: Vec<Token<'a>> = recycle(std::mem::take(&mut self.tokens));
+        let mut lines = std::mem::take(&mut self.lines);
+        plan.grammars[guide.grammar].tokenize_lines(text, &mut tokens, &mut lines);
+        for span in &lines {
+            let line = &text[span.text.clone()];
+            let settled = match &span.tokens {
+                Some(range)
+                    if line_text(line).len() == line.len()
+                        && !line.trim().is_empty()
+                        && (forced || claims(guide, &tokens[range.clone()])) =>
+                {
+                    let field_errors = self.write_event(guide, &tokens[range.clone()], received, out);
+                    Some(Outcome::Mapped { guide: index, field_errors })
+                }
+                _ => None,
+            };
+            each(self, line, settled, out);
+        }
+        self.tokens = recycle(tokens);
+        self.lines = lines;
     }
 
     /// Maps one line and says how it travelled: its tokens with their spans, the row each

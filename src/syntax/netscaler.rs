@@ -1,6 +1,6 @@
 //! The built-in NetScaler grammar (`grammar/netscaler.pest`), compiled into the binary.
 
-use super::{Escape, Grammar, Name, SyntaxError, Token};
+use super::{tokenize_each_line, Escape, Grammar, LineTokens, Name, SyntaxError, Token};
 use pest::Parser;
 
 #[derive(pest_derive::Parser)]
@@ -54,6 +54,8 @@ enum Kind {
     Key,
     Value(Escape),
     Field(u16),
+    /// A line of a batch that the rules do not fit.
+    Bad,
     /// Structure only (silent rules never reach the token stream).
     Skip,
 }
@@ -99,6 +101,7 @@ fn kind(rule: Rule) -> Kind {
         Rule::cef_class => Kind::Field(32),
         Rule::cef_name => Kind::Field(33),
         Rule::cef_severity => Kind::Field(34),
+        Rule::bad_line => Kind::Bad,
         _ => Kind::Skip,
     }
 }
@@ -118,32 +121,103 @@ impl Grammar for NetScaler {
     fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
         out.clear();
         let pairs = NetScalerParser::parse(Rule::line, line).map_err(syntax_error)?;
-        let mut open_key: Option<&'a str> = None;
+        let mut open_key = None;
         for pair in pairs {
             let span = pair.as_span();
-            let text = span.as_str();
-            match kind(pair.as_rule()) {
-                Kind::Key => {
-                    if let Some(key) = open_key.replace(text) {
-                        out.push(empty_value(key, span.start()));
-                    }
-                }
-                Kind::Value(escape) => {
-                    let key = open_key.take().unwrap_or("");
-                    let value = text.trim_end_matches(' ');
-                    out.push(Token { name: Name::Key(key), value, escape, start: span.start() });
-                }
-                Kind::Field(id) => {
-                    let escape = if id >= CEF_HEADER { Escape::Cef } else { Escape::None };
-                    out.push(Token { name: Name::Field(id), value: text, escape, start: span.start() });
-                }
-                Kind::Skip => {}
+            push(out, &mut open_key, kind(pair.as_rule()), span.as_str(), span.start());
+        }
+        close(out, &mut open_key, line.len());
+        Ok(())
+    }
+
+    /// One parse of rule `lines` for the whole batch: pest's per-call set-up (state, queue,
+    /// line index) is paid once per batch instead of once per line.
+    fn tokenize_lines<'a>(&self, text: &'a str, out: &mut Vec<Token<'a>>, lines: &mut Vec<LineTokens>) {
+        out.clear();
+        lines.clear();
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        let Ok(pairs) = NetScalerParser::parse(Rule::lines, body) else {
+            // Only a limit (the call budget) stops `lines`, which fits any text: go line by line.
+            return tokenize_each_line(self, text, out, lines);
+        };
+        let end_of = |from: usize| memchr::memchr(b'\n', &body.as_bytes()[from..]).map_or(body.len(), |i| from + i);
+        let mut line = Pending { start: 0, end: end_of(0), first_token: 0, bad: false, open_key: None };
+        for pair in pairs {
+            let kind = kind(pair.as_rule());
+            if matches!(kind, Kind::Skip) {
+                continue;
+            }
+            let span = pair.as_span();
+            while span.start() > line.end {
+                line.finish(out, lines);
+                let start = line.end + 1;
+                line = Pending { start, end: end_of(start), first_token: out.len(), bad: false, open_key: None };
+            }
+            if matches!(kind, Kind::Bad) {
+                line.bad = true;
+            } else {
+                push(out, &mut line.open_key, kind, span.as_str(), span.start() - line.start);
             }
         }
-        if let Some(key) = open_key {
-            out.push(empty_value(key, line.len()));
+        loop {
+            line.finish(out, lines);
+            if line.end >= body.len() {
+                break;
+            }
+            let start = line.end + 1;
+            line = Pending { start, end: end_of(start), first_token: out.len(), bad: false, open_key: None };
         }
-        Ok(())
+    }
+}
+
+/// The line of a batch whose tokens are being collected.
+struct Pending<'a> {
+    start: usize,
+    end: usize,
+    first_token: usize,
+    bad: bool,
+    open_key: Option<&'a str>,
+}
+
+impl<'a> Pending<'a> {
+    fn finish(&mut self, out: &mut Vec<Token<'a>>, lines: &mut Vec<LineTokens>) {
+        close(out, &mut self.open_key, self.end - self.start);
+        let tokens = if self.bad {
+            out.truncate(self.first_token);
+            None
+        } else {
+            Some(self.first_token..out.len())
+        };
+        lines.push(LineTokens { text: self.start..self.end, tokens });
+    }
+}
+
+/// Adds one pest pair to the token list: a key waits for its value; a key followed by
+/// another key (or by the end of the line) gets an empty value.
+fn push<'a>(out: &mut Vec<Token<'a>>, open_key: &mut Option<&'a str>, kind: Kind, text: &'a str, start: usize) {
+    match kind {
+        Kind::Key => {
+            if let Some(key) = open_key.replace(text) {
+                out.push(empty_value(key, start));
+            }
+        }
+        Kind::Value(escape) => {
+            let key = open_key.take().unwrap_or("");
+            let value = text.trim_end_matches(' ');
+            out.push(Token { name: Name::Key(key), value, escape, start });
+        }
+        Kind::Field(id) => {
+            let escape = if id >= CEF_HEADER { Escape::Cef } else { Escape::None };
+            out.push(Token { name: Name::Field(id), value: text, escape, start });
+        }
+        Kind::Bad | Kind::Skip => {}
+    }
+}
+
+/// Ends a line: a key still waiting gets an empty value.
+fn close<'a>(out: &mut Vec<Token<'a>>, open_key: &mut Option<&'a str>, line_len: usize) {
+    if let Some(key) = open_key.take() {
+        out.push(empty_value(key, line_len));
     }
 }
 
