@@ -407,7 +407,17 @@ impl GuideCompiler<'_> {
         if self.problems.len() > before {
             return None;
         }
-        Some(Field { token: row.token.clone(), source: row.source.clone(), ty, producer: producer?, on_invalid })
+        let mut json_key = Vec::new();
+        crate::output::write_str(&mut json_key, &row.token);
+        json_key.push(b':');
+        Some(Field {
+            token: row.token.clone(),
+            json_key: json_key.into(),
+            source: row.source.clone(),
+            ty,
+            producer: producer?,
+            on_invalid,
+        })
     }
 
     fn producer(

@@ -81,6 +81,8 @@ impl Slots {
 /// One output token and how to produce it.
 pub struct Field {
     pub token: String,
+    /// `"token":` as JSON, written before the value.
+    pub json_key: Box<[u8]>,
     /// The vendor's source column, for reports.
     pub source: Option<String>,
     pub ty: Type,

@@ -5,7 +5,7 @@ use super::explain::{ExplainedError, ExplainedField, ExplainedToken, Explanation
 use crate::guide::plan::KeyHasher;
 use crate::guide::plan::{Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Source, Transform, Type};
 use crate::guide::spec::Part;
-use crate::output::{write_key, write_str, write_u64};
+use crate::output::{write_key, write_raw_key, write_str, write_u64};
 use crate::syntax::{line_text, recycle, LineTokens, Name, SyntaxError, Token};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
@@ -49,10 +49,26 @@ struct FieldError {
     reason: &'static str,
 }
 
+/// What a field writes when that does not depend on the line: worked out once per mapper.
+enum Fixed {
+    /// The field reads the line (or a generator that changes per line).
+    PerLine,
+    /// A constant or parameter that is absent or fails its type: never written.
+    Omit,
+    /// A constant or parameter: `"token":value`, ready to copy.
+    Json(Box<[u8]>),
+    /// The receive time, rendered once per distinct value.
+    Received,
+}
+
 /// Maps records with one plan; holds the scratch buffers one worker reuses for every line.
 pub struct Mapper<'p> {
     plan: &'p Plan,
     settings: &'p Settings,
+    /// Per guide, per field: what [`Fixed`] says about it.
+    fixed: Vec<Vec<Fixed>>,
+    /// The last receive time and its JSON string.
+    received_json: (Option<DateTime<Utc>>, Vec<u8>),
     tokens: Vec<Token<'static>>,
     lines: Vec<LineTokens>,
     slots: Vec<Option<u32>>,
@@ -69,9 +85,12 @@ type Traced = (usize, Option<u16>, Vec<u8>);
 
 impl<'p> Mapper<'p> {
     pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
+        let fixed = plan.guides.iter().map(|guide| guide.fields.iter().map(|f| fixed(f, settings)).collect()).collect();
         Mapper {
             plan,
             settings,
+            fixed,
+            received_json: (None, Vec::new()),
             tokens: Vec::new(),
             lines: Vec::new(),
             slots: Vec::new(),
@@ -91,7 +110,7 @@ impl<'p> Mapper<'p> {
         let mut tokens: Vec<Token<'a>> = recycle(std::mem::take(&mut self.tokens));
         let outcome = match self.select(line, &mut tokens) {
             Ok(guide) => {
-                let field_errors = self.write_event(&self.plan.guides[guide], &tokens, received, out);
+                let field_errors = self.write_event(guide, &tokens, received, out);
                 Outcome::Mapped { guide, field_errors }
             }
             Err(reason) => Outcome::Rejected(reason),
@@ -136,7 +155,7 @@ impl<'p> Mapper<'p> {
                         && !line.trim().is_empty()
                         && (forced || claims(guide, &tokens[range.clone()])) =>
                 {
-                    let field_errors = self.write_event(guide, &tokens[range.clone()], received, out);
+                    let field_errors = self.write_event(index, &tokens[range.clone()], received, out);
                     Some(Outcome::Mapped { guide: index, field_errors })
                 }
                 _ => None,
@@ -160,7 +179,7 @@ impl<'p> Mapper<'p> {
         let guide = &self.plan.guides[guide_index];
         self.trace = Some(Vec::new());
         let mut event = Vec::new();
-        self.write_event(guide, &tokens, received, &mut event);
+        self.write_event(guide_index, &tokens, received, &mut event);
         let trace = self.trace.take().unwrap_or_default();
         let token_of_slot = |slot: u16| self.slots.get(slot as usize).copied().flatten();
         let mut is_unmapped = vec![false; tokens.len()];
@@ -273,7 +292,7 @@ impl<'p> Mapper<'p> {
 
     fn write_event<'a>(
         &mut self,
-        guide: &'p Guide,
+        guide_index: usize,
         tokens: &[Token<'a>],
         received: DateTime<Utc>,
         out: &mut Vec<u8>,
@@ -281,15 +300,43 @@ impl<'p> Mapper<'p> {
     where
         'p: 'a,
     {
+        let guide = &self.plan.guides[guide_index];
         self.fill_slots(guide, tokens);
         self.errors.clear();
         let mut values: Vec<Option<Value<'a>>> = Vec::new();
         out.push(b'{');
         let mut first = true;
+        // Expressions read every field's value, and explain records each: both take the long way.
+        let shortcuts = !guide.has_expressions && self.trace.is_none();
         for (index, field) in guide.fields.iter().enumerate() {
+            if shortcuts {
+                match &self.fixed[guide_index][index] {
+                    Fixed::PerLine => {}
+                    Fixed::Omit => continue,
+                    Fixed::Json(json) => {
+                        if !first {
+                            out.push(b',');
+                        }
+                        first = false;
+                        out.extend_from_slice(json);
+                        continue;
+                    }
+                    Fixed::Received => {
+                        write_raw_key(out, &mut first, &field.json_key);
+                        let (at, json) = &mut self.received_json;
+                        if *at != Some(received) {
+                            json.clear();
+                            write_value(json, &Value::Time(received));
+                            *at = Some(received);
+                        }
+                        out.extend_from_slice(json);
+                        continue;
+                    }
+                }
+            }
             let value = self.produce(guide, index, field, tokens, received, &values);
             if let Some(v) = &value {
-                write_key(out, &mut first, &field.token);
+                write_raw_key(out, &mut first, &field.json_key);
                 write_value(out, v);
             }
             if let Some(trace) = &mut self.trace {
@@ -531,6 +578,27 @@ impl<'p> Mapper<'p> {
             }
         }
         out.push(b'}');
+    }
+}
+
+/// What a field writes whatever the line, if that is known before the first line.
+fn fixed(field: &Field, settings: &Settings) -> Fixed {
+    let text = match &field.producer {
+        Producer::Const(text) => Some(text.as_str()),
+        Producer::Param(Param::CustomerId) => settings.customer_id.as_deref(),
+        Producer::Param(Param::CollectorId) => settings.collector_id.as_deref(),
+        Producer::Param(Param::EventSourceId) => settings.event_source_id.as_deref(),
+        Producer::Generate(Generator::ReceivedTime) => return Fixed::Received,
+        Producer::Sources(_) | Producer::Generate(Generator::Uuid) | Producer::Expr(_) => return Fixed::PerLine,
+    };
+    // The received time only matters to BSD stamps, which a constant is not.
+    match text.map(|t| typed(Cow::Borrowed(t), &field.ty, settings, DateTime::<Utc>::UNIX_EPOCH)) {
+        Some(Ok(value)) => {
+            let mut json = field.json_key.to_vec();
+            write_value(&mut json, &value);
+            Fixed::Json(json.into())
+        }
+        None | Some(Err(_)) => Fixed::Omit,
     }
 }
 
