@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The order of day, month and year in NetScaler dates (`-dateFormat`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,9 +90,21 @@ fn parse_native(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'
         return Err("no time after the date");
     }
     let (hh, mi, ss) = (num(rb, 0, 2)?, num(rb, 3, 2)?, num(rb, 6, 2)?);
+    let zone = rest[8..].trim();
+    if matches!(zone, "GMT" | "UTC") || zone.is_empty() && settings.zone == Tz::UTC {
+        // The common case, a UTC time: plain arithmetic, no calendar or zone lookup.
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+            return Err(date_error(settings));
+        }
+        if hh > 23 || mi > 59 || ss > 59 {
+            return Err("hour, minute or second out of range");
+        }
+        let secs = days_from_civil(i64::from(y), m, d) * 86_400 + i64::from(hh * 3600 + mi * 60 + ss);
+        return DateTime::from_timestamp(secs, 0).ok_or("not a timestamp");
+    }
     let date = NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(date_error(settings))?;
     let time = NaiveTime::from_hms_opt(hh, mi, ss).ok_or("hour, minute or second out of range")?;
-    in_zone(date.and_time(time), rest[8..].trim(), settings)
+    in_zone(date.and_time(time), zone, settings)
 }
 
 fn date_error(settings: &TimeSettings) -> &'static str {
@@ -229,7 +241,39 @@ fn num(b: &[u8], at: usize, len: usize) -> Result<u32, &'static str> {
 /// # Errors
 /// When the text is not an address.
 pub fn parse_ip(text: &str) -> Result<IpAddr, &'static str> {
-    text.parse().map_err(|_| "not an IP address")
+    match parse_ipv4(text.as_bytes()) {
+        Some(v4) => Ok(IpAddr::V4(v4)),
+        None => text.parse().map_err(|_| "not an IP address"),
+    }
+}
+
+/// Dotted-quad IPv4 as the standard library reads it (four decimal octets up to 255, no
+/// leading zeros), without its general parser; `None` sends anything else there.
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value = 0u32;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            value = value * 10 + u32::from(d - b'0');
+            i += 1;
+            if i - start > 3 {
+                return None;
+            }
+        }
+        if i == start || value > 255 || (b[start] == b'0' && i - start > 1) {
+            return None;
+        }
+        *octet = value as u8;
+    }
+    (i == b.len()).then(|| Ipv4Addr::from(octets))
 }
 
 /// Reads a TCP/UDP port.
@@ -401,6 +445,26 @@ pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
 }
 
 /// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -487,5 +551,66 @@ mod tests {
         assert_eq!(syslog_severity("local0.warn"), Ok("Warning"));
         assert_eq!(syslog_severity("Local7.Error"), Ok("Error"));
         assert!(syslog_severity("999").is_err());
+    }
+
+    #[test]
+    fn utc_fast_path_agrees_with_the_calendar() {
+        let settings = TimeSettings::default();
+        let received = at("2024-01-05T00:00:00Z");
+        for y in (1899..2102).step_by(1) {
+            for m in 0..=13u32 {
+                for d in [0u32, 1, 15, 28, 29, 30, 31, 32] {
+                    let text = format!("{m:02}/{d:02}/{y:04}:23:59:58 GMT");
+                    let expected = NaiveDate::from_ymd_opt(y, m, d)
+                        .map(|date| date.and_hms_opt(23, 59, 58).unwrap().and_utc())
+                        .ok_or(date_error(&settings));
+                    assert_eq!(parse_time(&text, &settings, received), expected, "{text}");
+                }
+            }
+        }
+        for (clock, ok) in [("00:00:00", true), ("24:00:00", false), ("23:60:00", false), ("23:59:60", false)] {
+            let text = format!("02/29/2024:{clock} UTC");
+            assert_eq!(parse_time(&text, &settings, received).is_ok(), ok, "{text}");
+        }
+    }
+
+    #[test]
+    fn ipv4_fast_path_agrees_with_the_standard_library() {
+        let mut cases: Vec<String> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "1.2.3.04",
+            "1.2.3.0",
+            "10.0.0.1",
+            "1234.1.1.1",
+            "",
+            "1.2.3.4a",
+            "::1",
+            "1.2.3.-4",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // A fixed pseudo-random sample of strings over digits and dots.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 16) as usize;
+            cases.push((0..len).map(|k| b"0123456789.25."[((seed >> (4 * k)) % 14) as usize] as char).collect());
+        }
+        for case in &cases {
+            assert_eq!(parse_ipv4(case.as_bytes()), case.parse::<Ipv4Addr>().ok(), "{case:?}");
+        }
     }
 }
