@@ -355,3 +355,18 @@ fn odd_lines_are_counted_in_place_on_both_paths() {
     }
     assert!(runs[0] == runs[1], "the one-pass and the line-by-line paths give the same events");
 }
+
+/// A line longer than a read chunk stays one line, and the lines after it keep their numbers.
+#[test]
+fn a_line_longer_than_a_chunk_keeps_the_numbering() {
+    let long = format!("{CMD} - Extra \"{}\"", "x".repeat(700 * 1024));
+    let input = format!("{TCP}\n{long}\n{GARBAGE}\n{TCP}");
+    let out = run(xdrmap().args(["map", "--received-at", "2026-01-01T00:00:00Z"]), &input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ev = events(&out);
+    assert_eq!(ev.len(), 3);
+    assert_eq!(ev[1]["_unmapped"]["Extra"].as_str().map(str::len), Some(700 * 1024));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("4 lines read, 3 events written, 1 lines rejected"), "{stderr}");
+    assert!(stderr.contains("\"line\":3"), "{stderr}");
+}

@@ -5,7 +5,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::ops::AddAssign;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
@@ -183,7 +183,7 @@ fn read_inputs(inputs: &[PathBuf], emit: &mut dyn FnMut(Chunk) -> bool) -> bool 
             read_chunks(io::stdin().lock(), &name, &mut seq, emit)
         } else {
             match File::open(input) {
-                Ok(f) => read_chunks(BufReader::with_capacity(1 << 16, f), &name, &mut seq, emit),
+                Ok(f) => read_chunks(f, &name, &mut seq, emit),
                 Err(e) => {
                     eprintln!("xdrmap: cannot read {name}: {e}");
                     failed = true;
@@ -203,26 +203,48 @@ fn read_inputs(inputs: &[PathBuf], emit: &mut dyn FnMut(Chunk) -> bool) -> bool 
     failed
 }
 
-/// Cuts one input into chunks. `Ok(false)` when the consumer stopped.
+/// Cuts one input into chunks of whole lines: reads about `CHUNK_BYTES` at a time and
+/// carries the part after the last line ending over to the next chunk (a line longer than a
+/// chunk makes its chunk longer). `Ok(false)` when the consumer stopped.
 fn read_chunks(
-    mut reader: impl BufRead,
+    mut reader: impl Read,
     source: &Arc<str>,
     seq: &mut u64,
     emit: &mut dyn FnMut(Chunk) -> bool,
 ) -> io::Result<bool> {
     let mut line = 1u64;
-    loop {
-        let mut data = Vec::with_capacity(CHUNK_BYTES + 4096);
-        let mut lines = 0u64;
-        while data.len() < CHUNK_BYTES {
-            if reader.read_until(b'\n', &mut data)? == 0 {
-                break;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut eof = false;
+    while !eof || !carry.is_empty() {
+        let mut data = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
+        data.append(&mut carry);
+        // Read until the chunk is full and holds a line ending, or the input ends.
+        while !eof && (data.len() < CHUNK_BYTES || memchr::memrchr(b'\n', &data).is_none()) {
+            if data.capacity() - data.len() < 16 * 1024 {
+                data.reserve(CHUNK_BYTES);
             }
-            lines += 1;
+            let len = data.len();
+            data.resize(data.capacity(), 0);
+            let read = loop {
+                match reader.read(&mut data[len..]) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            let read = read.inspect_err(|_| data.truncate(len))?;
+            data.truncate(len + read);
+            eof = read == 0;
         }
-        if lines == 0 {
-            return Ok(true);
+        if !eof {
+            if let Some(last) = memchr::memrchr(b'\n', &data) {
+                carry.extend_from_slice(&data[last + 1..]);
+                data.truncate(last + 1);
+            }
         }
+        if data.is_empty() {
+            continue;
+        }
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
         let chunk = Chunk { seq: *seq, source: Arc::clone(source), first_line: line, data };
         *seq += 1;
         line += lines;
@@ -230,6 +252,7 @@ fn read_chunks(
             return Ok(false);
         }
     }
+    Ok(true)
 }
 
 /// Maps the lines of one chunk: in one pass of the grammar when the chunk is valid UTF-8,
