@@ -243,3 +243,45 @@ fn a_batch_tokenizes_each_line_as_the_line_alone() {
         }
     }
 }
+
+/// `pairs_fast` is a shortcut: on every known line the grammar must give the tokens it gives
+/// without it. The grammar without the shortcut is loaded at run time (pest_vm).
+#[cfg(feature = "runtime-grammars")]
+#[test]
+fn the_fast_pairs_rule_reads_what_pairs_reads() {
+    use xdrmap::syntax::runtime::PestFile;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("grammar/netscaler.pest")).unwrap();
+    let general = text.replace("pairs_fast | pairs", "pairs");
+    assert_ne!(general, text, "the body rule no longer offers pairs_fast before pairs");
+    let dir = std::env::temp_dir().join(format!("xdrmap-general-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("netscaler_general.pest");
+    std::fs::write(&path, general).unwrap();
+    let (vm, problems) = PestFile::load(&path);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let vm = vm.unwrap_or_else(|| panic!("{problems:?}"));
+    let named = |g: &dyn Grammar, line: &str| -> Option<Vec<(String, String, usize)>> {
+        let mut out = Vec::new();
+        g.tokenize(line, &mut out).ok()?;
+        Some(
+            out.iter()
+                .map(|t| {
+                    let name = match t.name {
+                        Name::Field(id) => format!("@{}", g.fields()[id as usize]),
+                        Name::Key(k) => k.to_string(),
+                    };
+                    (name, t.value.to_string(), t.start)
+                })
+                .collect(),
+        )
+    };
+    let lines = every_known_line();
+    let mut fast_lines = 0;
+    for line in &lines {
+        let compiled = named(&NetScaler, line);
+        assert_eq!(compiled, named(&vm, line), "{line}");
+        fast_lines += usize::from(compiled.is_some_and(|t| t.iter().any(|(n, _, _)| !n.starts_with('@'))));
+    }
+    assert!(fast_lines > 100, "only {fast_lines} lines with pairs");
+}

@@ -62,8 +62,8 @@ enum Kind {
 
 fn kind(rule: Rule) -> Kind {
     match rule {
-        Rule::key | Rule::key_cef => Kind::Key,
-        Rule::value | Rule::value_colon => Kind::Value(Escape::None),
+        Rule::key | Rule::key_fast | Rule::key_cef => Kind::Key,
+        Rule::value | Rule::value_fast | Rule::value_colon => Kind::Value(Escape::None),
         Rule::value_quoted => Kind::Value(Escape::Quoted),
         Rule::value_cef => Kind::Value(Escape::Cef),
         Rule::pri => Kind::Field(0),
@@ -253,8 +253,8 @@ fn describe(rule: Rule) -> &'static str {
         Rule::ppe => "a packet engine id like 0-PPE-0",
         Rule::partition | Rule::module | Rule::event => "a module and event name",
         Rule::seq | Rule::n => "a sequence number",
-        Rule::key | Rule::key_cef => "a key",
-        Rule::value | Rule::value_quoted | Rule::value_cef | Rule::value_colon => "a value",
+        Rule::key | Rule::key_fast | Rule::key_cef => "a key",
+        Rule::value | Rule::value_fast | Rule::value_quoted | Rule::value_cef | Rule::value_colon => "a value",
         Rule::cef_version
         | Rule::cef_vendor
         | Rule::cef_product
