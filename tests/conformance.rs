@@ -103,7 +103,7 @@ fn hostile_input_never_panics() {
 }
 
 /// A line with thousands of distinct keys, some repeated: every key is kept, repeats become
-/// arrays, and the work stays linear (the grouping of unmapped keys is hashed past 16).
+/// arrays, and the work stays linear (past 64 unmapped tokens they are grouped in a map).
 #[test]
 fn a_line_with_very_many_keys() {
     let plan = plan();
@@ -118,4 +118,31 @@ fn a_line_with_very_many_keys() {
     assert_eq!(unmapped.len(), 15_000 + 4, "15,000 keys plus @ppe, @partition, @seq, @n");
     assert_eq!(unmapped["K7"], serde_json::json!(["v7", "v15007"]));
     assert_eq!(unmapped["K14999"], "v14999");
+}
+
+/// Unmapped keys are grouped in first-seen order, repeats as arrays, whatever their number:
+/// below, at and above the count where grouping moves from the stack to a map.
+#[test]
+fn unmapped_keys_keep_their_order_and_repeats_at_any_count() {
+    let plan = plan();
+    let settings = Settings::default();
+    let mut mapper = Mapper::new(&plan, &settings);
+    for n in [1usize, 2, 10, 30, 59, 60, 61, 64, 65, 100, 300] {
+        let distinct = n / 3 + 1;
+        let pairs: Vec<String> = (0..n).map(|i| format!("K{} v{i}", i % distinct)).collect();
+        let line = format!("<134> 07/08/2024:01:31:08 GMT ns1 0-PPE-0 : default TCP X 1 0 : {}", pairs.join(" - "));
+        let mut out = Vec::new();
+        assert!(matches!(mapper.map(&line, received(), &mut out), Outcome::Mapped { .. }), "{n}");
+        let mut groups = vec![r#""@ppe":"0-PPE-0","@partition":"default","@seq":"1","@n":"0""#.to_string()];
+        for k in 0..distinct.min(n) {
+            let values: Vec<String> = (k..n).step_by(distinct).map(|i| format!("\"v{i}\"")).collect();
+            groups.push(match values.len() {
+                1 => format!("\"K{k}\":{}", values[0]),
+                _ => format!("\"K{k}\":[{}]", values.join(",")),
+            });
+        }
+        let expected = format!("\"_unmapped\":{{{}}}", groups.join(","));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&expected), "{n} keys:\n{text}\nexpected {expected}");
+    }
 }

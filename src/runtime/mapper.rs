@@ -10,7 +10,7 @@ use crate::syntax::{line_text, recycle, LineTokens, Name, SyntaxError, Token};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// Run-time settings: fixed for a run, shared by every worker.
 #[derive(Clone, Debug, Default)]
@@ -60,6 +60,9 @@ enum Fixed {
     /// The receive time, rendered once per distinct value.
     Received,
 }
+
+/// Up to this many unmapped tokens are grouped on the stack; more (a hostile line) in a map.
+const SMALL_GROUPING: usize = 64;
 
 /// Maps records with one plan; holds the scratch buffers one worker reuses for every line.
 pub struct Mapper<'p> {
@@ -547,18 +550,41 @@ impl<'p> Mapper<'p> {
                 out.push(b']');
             }
         };
-        let same = |a: u32, b: u32| tokens[a as usize].name == tokens[b as usize].name;
-        if self.unmapped.len() <= 16 {
-            // Few tokens (every ordinary line): pairwise comparison, no allocation.
-            let mut group = [0u32; 16];
-            for (n, &i) in self.unmapped.iter().enumerate() {
-                if self.unmapped[..n].iter().any(|&j| same(i, j)) {
-                    continue;
+        if self.unmapped.len() <= SMALL_GROUPING {
+            // Every ordinary line: a small open-addressing table on the stack, no allocation.
+            // Each name's first token heads its group; `next` chains the group in line order.
+            let hasher = BuildHasherDefault::<KeyHasher>::default();
+            let mut table = [u32::MAX; 2 * SMALL_GROUPING];
+            let mut next = [u32::MAX; SMALL_GROUPING];
+            let mut last = [0u32; SMALL_GROUPING];
+            let mut heads = [false; SMALL_GROUPING];
+            for (p, &i) in self.unmapped.iter().enumerate() {
+                let name = tokens[i as usize].name;
+                let mut h = hasher.hash_one(name) as usize % table.len();
+                loop {
+                    match table[h] {
+                        u32::MAX => {
+                            table[h] = p as u32;
+                            heads[p] = true;
+                            last[p] = p as u32;
+                            break;
+                        }
+                        q if tokens[self.unmapped[q as usize] as usize].name == name => {
+                            next[last[q as usize] as usize] = p as u32;
+                            last[q as usize] = p as u32;
+                            break;
+                        }
+                        _ => h = (h + 1) % table.len(),
+                    }
                 }
-                let mut len = 0;
-                for &j in self.unmapped[n..].iter().filter(|&&j| same(i, j)) {
-                    group[len] = j;
+            }
+            let mut group = [0u32; SMALL_GROUPING];
+            for head in (0..self.unmapped.len()).filter(|&p| heads[p]) {
+                let (mut len, mut p) = (0, head as u32);
+                while p != u32::MAX {
+                    group[len] = self.unmapped[p as usize];
                     len += 1;
+                    p = next[p as usize];
                 }
                 write_group(out, &group[..len]);
             }
