@@ -68,6 +68,51 @@ pub fn parse_time(text: &str, settings: &TimeSettings, received: DateTime<Utc>) 
     Err("not a timestamp")
 }
 
+/// A native timestamp in UTC (`MM/DD/YYYY:HH:MM:SS GMT` in the configured order, or
+/// `YYYY/MM/DD:...`; no zone when the configured zone is UTC), written straight as RFC 3339
+/// (`YYYY-MM-DDTHH:MM:SSZ`) without calendar arithmetic. `None` for any other form and for an
+/// invalid date or clock: [`parse_time`] then reads it or says what is wrong.
+pub fn utc_stamp(text: &str, settings: &TimeSettings) -> Option<[u8; 20]> {
+    let b = text.trim().as_bytes();
+    match b.get(19..) {
+        Some(b" GMT" | b" UTC") => {}
+        Some(b"") if settings.zone == Tz::UTC => {}
+        _ => return None,
+    }
+    if b[10] != b':' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day): (&[u8], &[u8], &[u8]) = if b[4] == b'/' && b[7] == b'/' {
+        (&b[0..4], &b[5..7], &b[8..10])
+    } else if b[2] == b'/' && b[5] == b'/' {
+        match settings.order {
+            DateOrder::Dmy => (&b[6..10], &b[3..5], &b[0..2]),
+            DateOrder::Mdy | DateOrder::Ymd => (&b[6..10], &b[0..2], &b[3..5]),
+        }
+    } else {
+        return None;
+    };
+    let (hh, mi, ss) = (&b[11..13], &b[14..16], &b[17..19]);
+    let all_digits = [year, month, day, hh, mi, ss].iter().all(|part| part.iter().all(u8::is_ascii_digit));
+    let value = |d: &[u8]| d.iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
+    if !all_digits {
+        return None;
+    }
+    let (y, m, d) = (value(year), value(month), value(day));
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || value(hh) > 23 || value(mi) > 59 || value(ss) > 59
+    {
+        return None;
+    }
+    let mut out = *b"0000-00-00T00:00:00Z";
+    out[0..4].copy_from_slice(year);
+    out[5..7].copy_from_slice(month);
+    out[8..10].copy_from_slice(day);
+    out[11..13].copy_from_slice(hh);
+    out[14..16].copy_from_slice(mi);
+    out[17..19].copy_from_slice(ss);
+    Some(out)
+}
+
 /// `MM/DD/YYYY:HH:MM:SS[ zone]`, `DD/MM/YYYY:...`, `YYYY/MM/DD:...`; the old `: ` after the date.
 fn parse_native(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'static str> {
     let b = text.as_bytes();
@@ -612,5 +657,41 @@ mod tests {
         for case in &cases {
             assert_eq!(parse_ipv4(case.as_bytes()), case.parse::<Ipv4Addr>().ok(), "{case:?}");
         }
+    }
+
+    #[test]
+    fn utc_stamps_are_what_parse_time_writes() {
+        let received = at("2024-01-05T00:00:00Z");
+        let mut fast = 0;
+        for order in [DateOrder::Mdy, DateOrder::Dmy] {
+            for zone in ["UTC", "Europe/Berlin"] {
+                let settings = TimeSettings { order, zone: zone.parse().unwrap() };
+                for (a, b, y) in
+                    [(2, 29, 2024), (2, 29, 2023), (12, 31, 1999), (13, 1, 2020), (4, 31, 2021), (0, 5, 2021)]
+                {
+                    for clock in ["00:00:00", "23:59:59", "24:00:00", "12:60:00"] {
+                        for suffix in [" GMT", " UTC", "", " CET", "Z"] {
+                            for text in [
+                                format!("{a:02}/{b:02}/{y}:{clock}{suffix}"),
+                                format!("{y}/{a:02}/{b:02}:{clock}{suffix}"),
+                            ] {
+                                let slow = parse_time(&text, &settings, received).map(|t| format_time(&t));
+                                if let Some(stamp) = utc_stamp(&text, &settings) {
+                                    fast += 1;
+                                    assert_eq!(Ok(String::from_utf8(stamp.to_vec()).unwrap()), slow, "{text}");
+                                } else if slow.is_ok() {
+                                    // Only forms the fast path does not take may succeed the slow way.
+                                    assert!(
+                                        suffix.is_empty() && zone != "UTC" || suffix == " CET" || suffix == "Z",
+                                        "{text}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(fast > 50, "{fast}");
     }
 }

@@ -38,6 +38,8 @@ enum Value<'a> {
     Str(Cow<'a, str>),
     UInt(u64),
     Time(DateTime<Utc>),
+    /// A UTC time already written as RFC 3339 (see [`convert::utc_stamp`]).
+    Stamp([u8; 20]),
     Uuid(uuid::Uuid),
 }
 
@@ -435,6 +437,7 @@ impl<'p> Mapper<'p> {
                         Some(Value::Str(s)) => minijinja::Value::from(s.into_owned()),
                         Some(Value::UInt(n)) => minijinja::Value::from(n),
                         Some(Value::Time(t)) => minijinja::Value::from(convert::format_time(&t)),
+                        Some(Value::Stamp(s)) => minijinja::Value::from(String::from_utf8_lossy(&s).into_owned()),
                         Some(Value::Uuid(id)) => minijinja::Value::from(id.to_string()),
                         None => minijinja::Value::from(()),
                     };
@@ -697,7 +700,10 @@ fn typed<'a>(
     received: DateTime<Utc>,
 ) -> Result<Value<'a>, &'static str> {
     Ok(match ty {
-        Type::Timestamp => Value::Time(convert::parse_time(&raw, &settings.time, received)?),
+        Type::Timestamp => match convert::utc_stamp(&raw, &settings.time) {
+            Some(stamp) => Value::Stamp(stamp),
+            None => Value::Time(convert::parse_time(&raw, &settings.time, received)?),
+        },
         Type::Ip => {
             let ip = convert::parse_ip(&raw)?;
             if ip.is_ipv4() {
@@ -725,6 +731,11 @@ fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
         Value::Time(t) => {
             out.push(b'"');
             convert::write_time(out, t);
+            out.push(b'"');
+        }
+        Value::Stamp(stamp) => {
+            out.push(b'"');
+            out.extend_from_slice(stamp);
             out.push(b'"');
         }
         Value::Uuid(id) => {
