@@ -20,6 +20,42 @@ use xdrmap::syntax::line_text;
 /// Bytes of input per chunk (whole lines; a chunk ends at the first line ending past this).
 const CHUNK_BYTES: usize = 256 * 1024;
 
+/// Buffers larger than this (a chunk with a huge line) go back to the allocator.
+const KEEP_BYTES: usize = 8 << 20;
+
+/// Buffers handed back after use: chunks and their events reuse memory instead of asking the
+/// allocator, and the kernel, for fresh pages each time (which also kept peak memory creeping
+/// up on long runs, as freed blocks fragmented).
+struct Pool {
+    free: Mutex<Vec<Vec<u8>>>,
+    limit: usize,
+}
+
+impl Pool {
+    fn new(limit: usize) -> Self {
+        Pool { free: Mutex::new(Vec::new()), limit }
+    }
+
+    /// An empty buffer with room for `capacity` bytes.
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let mut buf = self.free.lock().ok().and_then(|mut free| free.pop()).unwrap_or_default();
+        buf.clear();
+        buf.reserve(capacity);
+        buf
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        if buf.capacity() > KEEP_BYTES {
+            return;
+        }
+        if let Ok(mut free) = self.free.lock() {
+            if free.len() < self.limit {
+                free.push(buf);
+            }
+        }
+    }
+}
+
 /// Counts for the summary line.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counts {
@@ -86,6 +122,7 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
     let mut read_failed = false;
     let mut progress = Progress::new(total_bytes(job.inputs));
     let mut started = true;
+    let pool = &Pool::new(job.threads * 6 + 4);
     std::thread::scope(|s| {
         let (work_tx, work_rx) = sync_channel::<Chunk>(job.threads * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
@@ -101,7 +138,9 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
                         Err(_) => break,
                     };
                     let Ok(chunk) = next else { break };
-                    if done_tx.send(map_chunk(&mut mapper, &chunk, job.received_at)).is_err() {
+                    let mapped = map_chunk(&mut mapper, &chunk, job.received_at, pool);
+                    pool.give(chunk.data);
+                    if done_tx.send(mapped).is_err() {
                         break;
                     }
                 }
@@ -122,7 +161,7 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
         // Only the workers hold these ends now: when they stop, the reader's sends fail.
         drop(work_rx);
         drop(done_tx);
-        let reader = s.spawn(move || read_inputs(job.inputs, &mut |chunk| work_tx.send(chunk).is_ok()));
+        let reader = s.spawn(move || read_inputs(job.inputs, pool, &mut |chunk| work_tx.send(chunk).is_ok()));
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
         for mapped in done_rx {
@@ -131,6 +170,7 @@ pub fn run(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ended
                 counts += m.counts;
                 progress.advance(m.counts.lines, m.bytes);
                 output = out.write_all(&m.events).and_then(|()| rejects.write_all(&m.rejects));
+                pool.give(m.events);
                 next += 1;
                 if output.is_err() {
                     break;
@@ -156,11 +196,14 @@ fn run_here(job: &Job<'_>, out: &mut dyn Write, rejects: &mut dyn Write) -> Ende
     let mut counts = Counts::default();
     let mut output = Ok(());
     let mut progress = Progress::new(total_bytes(job.inputs));
-    let read_failed = read_inputs(job.inputs, &mut |chunk| {
-        let m = map_chunk(&mut mapper, &chunk, job.received_at);
+    let pool = Pool::new(4);
+    let read_failed = read_inputs(job.inputs, &pool, &mut |chunk| {
+        let m = map_chunk(&mut mapper, &chunk, job.received_at, &pool);
+        pool.give(chunk.data);
         counts += m.counts;
         progress.advance(m.counts.lines, m.bytes);
         output = out.write_all(&m.events).and_then(|()| rejects.write_all(&m.rejects));
+        pool.give(m.events);
         output.is_ok()
     });
     progress.finish();
@@ -174,16 +217,16 @@ fn total_bytes(inputs: &[PathBuf]) -> Option<u64> {
 
 /// Reads every input into chunks and hands them to `emit`, which says whether to go on.
 /// Returns whether an input could not be read (the problem is reported on stderr).
-fn read_inputs(inputs: &[PathBuf], emit: &mut dyn FnMut(Chunk) -> bool) -> bool {
+fn read_inputs(inputs: &[PathBuf], pool: &Pool, emit: &mut dyn FnMut(Chunk) -> bool) -> bool {
     let mut seq = 0u64;
     let mut failed = false;
     for input in inputs {
         let name: Arc<str> = Arc::from(input.display().to_string());
         let result = if input.as_os_str() == "-" {
-            read_chunks(io::stdin().lock(), &name, &mut seq, emit)
+            read_chunks(io::stdin().lock(), &name, &mut seq, pool, emit)
         } else {
             match File::open(input) {
-                Ok(f) => read_chunks(f, &name, &mut seq, emit),
+                Ok(f) => read_chunks(f, &name, &mut seq, pool, emit),
                 Err(e) => {
                     eprintln!("xdrmap: cannot read {name}: {e}");
                     failed = true;
@@ -210,21 +253,21 @@ fn read_chunks(
     mut reader: impl Read,
     source: &Arc<str>,
     seq: &mut u64,
+    pool: &Pool,
     emit: &mut dyn FnMut(Chunk) -> bool,
 ) -> io::Result<bool> {
     let mut line = 1u64;
     let mut carry: Vec<u8> = Vec::new();
     let mut eof = false;
     while !eof || !carry.is_empty() {
-        let mut data = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
+        let mut data = pool.take(CHUNK_BYTES + 64 * 1024);
         data.append(&mut carry);
         // Read until the chunk is full and holds a line ending, or the input ends.
         while !eof && (data.len() < CHUNK_BYTES || memchr::memrchr(b'\n', &data).is_none()) {
-            if data.capacity() - data.len() < 16 * 1024 {
-                data.reserve(CHUNK_BYTES);
-            }
+            // Up to the chunk size, then on in steps until a line ending comes.
+            let want = CHUNK_BYTES.saturating_sub(data.len()).max(64 * 1024);
             let len = data.len();
-            data.resize(data.capacity(), 0);
+            data.resize(len + want, 0);
             let read = loop {
                 match reader.read(&mut data[len..]) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -257,8 +300,8 @@ fn read_chunks(
 
 /// Maps the lines of one chunk: in one pass of the grammar when the chunk is valid UTF-8,
 /// and a line at a time for the lines that pass leaves open.
-fn map_chunk(mapper: &mut Mapper<'_>, chunk: &Chunk, received_at: Option<DateTime<Utc>>) -> Mapped {
-    let mut events = Vec::with_capacity(chunk.data.len() * 2);
+fn map_chunk(mapper: &mut Mapper<'_>, chunk: &Chunk, received_at: Option<DateTime<Utc>>, pool: &Pool) -> Mapped {
+    let mut events = pool.take(chunk.data.len() * 2);
     let mut rejects = Vec::new();
     let mut counts = Counts::default();
     let mut number = chunk.first_line;
