@@ -339,19 +339,26 @@ pub fn parse_integer(text: &str) -> Result<u64, &'static str> {
 
 /// Splits `ip:port`, `[v6]:port` and unbracketed `v6:port`. A bare address has no port.
 pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
-    let colons = text.bytes().filter(|&b| b == b':').count();
-    if colons == 0 {
+    let Some(first) = memchr::memchr(b':', text.as_bytes()) else {
         return (text, None);
-    }
-    // One colon: `v4:port` (the common case, no address parse needed). More: a bare IPv6
-    // address, or an unbracketed IPv6 address with a port after its last colon.
-    if colons > 1 && text.parse::<IpAddr>().is_ok() {
-        return (text, None);
-    }
+    };
     if let Some(rest) = text.strip_prefix('[') {
         if let Some((ip, port)) = rest.split_once("]:") {
             return (ip, Some(port));
         }
+    }
+    // One colon: `v4:port` (the common case, no address parse needed). More: a bare IPv6
+    // address, or an unbracketed IPv6 address with a port after its last colon.
+    let one_colon = memchr::memchr(b':', &text.as_bytes()[first + 1..]).is_none();
+    if one_colon {
+        let port = &text[first + 1..];
+        return match !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()) {
+            true => (&text[..first], Some(port)),
+            false => (text, None),
+        };
+    }
+    if text.parse::<IpAddr>().is_ok() {
+        return (text, None);
     }
     match text.rsplit_once(':') {
         Some((ip, port)) if !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()) => (ip, Some(port)),
@@ -693,5 +700,24 @@ mod tests {
             }
         }
         assert!(fast > 50, "{fast}");
+    }
+
+    #[test]
+    fn split_ip_port_cases() {
+        let cases = [
+            ("10.0.0.1:80", ("10.0.0.1", Some("80"))),
+            ("10.0.0.1", ("10.0.0.1", None)),
+            ("10.0.0.1:", ("10.0.0.1:", None)),
+            ("10.0.0.1:http", ("10.0.0.1:http", None)),
+            ("[1.2.3.4]:80", ("1.2.3.4", Some("80"))),
+            ("[2001:db8::1]:443", ("2001:db8::1", Some("443"))),
+            ("2001:db8::1", ("2001:db8::1", None)),
+            ("fe80::1:443", ("fe80::1:443", None)),
+            ("a1b2:c3d4:e5f6:a7b8:c9d0:e1f2:a3b4:c5d6:123", ("a1b2:c3d4:e5f6:a7b8:c9d0:e1f2:a3b4:c5d6", Some("123"))),
+            ("Mapped Ip", ("Mapped Ip", None)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(split_ip_port(text), expected, "{text}");
+        }
     }
 }

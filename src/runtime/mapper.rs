@@ -447,7 +447,7 @@ impl<'p> Mapper<'p> {
                     Ok(v) if v.is_none() || v.is_undefined() => return None,
                     Ok(v) => v.to_string(),
                     Err(e) => {
-                        self.flag(index, field, "expr", expr.source.clone(), leak_reason(&e));
+                        self.flag(index, field, "expr", &expr.source, leak_reason(&e));
                         return None;
                     }
                 };
@@ -457,7 +457,7 @@ impl<'p> Mapper<'p> {
                 match typed(Cow::Owned(result.clone()), &field.ty, settings, received) {
                     Ok(v) => Some(v),
                     Err(why) => {
-                        self.flag(index, field, "expr", result, why);
+                        self.flag(index, field, "expr", &result, why);
                         None
                     }
                 }
@@ -478,7 +478,8 @@ impl<'p> Mapper<'p> {
     where
         'p: 'a,
     {
-        let mut failed: Option<(u16, String, &'static str)> = None;
+        // The first failure, kept borrowed: most fields that fail one source are not flagged.
+        let mut failed: Option<(u16, &'a str, &'static str)> = None;
         for source in sources {
             let Some(t) = self.slots[source.slot as usize] else {
                 continue;
@@ -490,7 +491,7 @@ impl<'p> Mapper<'p> {
                     Ok(Some(v)) => v,
                     Ok(None) => continue,
                     Err(why) => {
-                        failed.get_or_insert((source.slot, token.value.to_string(), why));
+                        failed.get_or_insert((source.slot, token.value, why));
                         continue;
                     }
                 },
@@ -505,7 +506,7 @@ impl<'p> Mapper<'p> {
                     return Some(v);
                 }
                 Err(why) => {
-                    failed.get_or_insert((source.slot, token.value.to_string(), why));
+                    failed.get_or_insert((source.slot, token.value, why));
                 }
             }
         }
@@ -515,9 +516,9 @@ impl<'p> Mapper<'p> {
         None
     }
 
-    fn flag(&mut self, index: usize, field: &Field, source: &str, value: String, reason: &'static str) {
+    fn flag(&mut self, index: usize, field: &Field, source: &str, value: &str, reason: &'static str) {
         if field.on_invalid == OnInvalid::Flag {
-            self.errors.push(FieldError { token: index, source: source.to_string(), value, reason });
+            self.errors.push(FieldError { token: index, source: source.to_string(), value: value.to_string(), reason });
         }
     }
 
