@@ -1,9 +1,12 @@
 //! Guide test cases as data: the Citrix guide's own cases pass, and `xdrmap test` reports a
 //! mismatch field by field, ends with `N passed, M failed`, and `--bless` rewrites it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use xdrmap::cases::{case_files, run_case};
+
+mod common;
+use common::Scratch;
 use xdrmap::guide::{compile, load_sources};
 use xdrmap::syntax::builtin_grammars;
 
@@ -23,9 +26,8 @@ fn citrix_guide_cases_pass() {
 }
 
 /// A fresh folder holding a copy of the Citrix guide (`citrix.yaml`) and an empty `citrix.cases/`.
-fn guide_with_cases(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xdrmap-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn guide_with_cases(name: &str) -> Scratch {
+    let dir = Scratch::new(name);
     std::fs::create_dir_all(dir.join("citrix.cases")).unwrap();
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer.yaml"), dir.join("citrix.yaml"))
         .unwrap();

@@ -2,8 +2,11 @@
 //! guides loaded at run time with `--mapping`.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::Scratch;
 
 const CMD: &str = "<134> 03/21/2024:09:14:52 GMT adc-fra-01 0-PPE-0 : default GUI CMD_EXECUTED 4471 0 :  User jdoe - Remote_ip 10.20.30.41 - Command \"show ns ip\" - Status \"Success\"";
 const TCP: &str = "<134> 05/19/2024:22:07:41 GMT lb-dmz-01 0-PPE-1 : default TCP CONN_TERMINATE 881 0 :  Source 10.60.2.15:443 - Destination 198.51.100.77:51822 - Start Time 05/19/2024:22:06:58 GMT - End Time 05/19/2024:22:07:41 GMT - Total_bytes_send 48213 - Total_bytes_recv 1917";
@@ -29,12 +32,9 @@ fn events(out: &Output) -> Vec<serde_json::Value> {
     text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("each line is one JSON object")).collect()
 }
 
-/// A fresh folder under the system temp dir, named after the test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xdrmap-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder under the system temp dir, named after the test, removed at its end.
+fn temp_dir(name: &str) -> Scratch {
+    Scratch::new(name)
 }
 
 fn write(path: &Path, content: &str) {

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 fn doc() -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_xdrmap")).arg("doc").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -55,8 +57,7 @@ fn doc_reproduces_the_vendor_tables() {
 #[test]
 fn doc_snapshot_and_custom_template() {
     insta::assert_snapshot!(doc());
-    let dir = std::env::temp_dir().join(format!("xdrmap-doc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("doc-template");
     let template = dir.join("tokens.j2");
     std::fs::write(&template, "{% for row in fields %}{{ row.token }}\n{% endfor %}").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_xdrmap")).arg("doc").arg("--template").arg(&template).output().unwrap();

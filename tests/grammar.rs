@@ -4,6 +4,9 @@
 use xdrmap::runtime::convert::{split_ip_port, unescape};
 use xdrmap::syntax::{strip_line_ending, Grammar, Name, NetScaler, Token};
 
+#[cfg(feature = "runtime-grammars")]
+mod common;
+
 const HEADER: &str = "<134> 07/08/2024:01:31:08 GMT ns1 0-PPE-0 : default TCP CONN_TERMINATE 111222444 0 :  ";
 
 /// The line's tokens as (name, unescaped value); grammar fields are named `@field`.
@@ -254,12 +257,10 @@ fn the_fast_pairs_rule_reads_what_pairs_reads() {
     let text = std::fs::read_to_string(root.join("grammar/netscaler.pest")).unwrap();
     let general = text.replace("pairs_fast | pairs", "pairs");
     assert_ne!(general, text, "the body rule no longer offers pairs_fast before pairs");
-    let dir = std::env::temp_dir().join(format!("xdrmap-general-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("general-grammar");
     let path = dir.join("netscaler_general.pest");
     std::fs::write(&path, general).unwrap();
     let (vm, problems) = PestFile::load(&path);
-    std::fs::remove_dir_all(&dir).unwrap();
     let vm = vm.unwrap_or_else(|| panic!("{problems:?}"));
     let named = |g: &dyn Grammar, line: &str| -> Option<Vec<(String, String, usize)>> {
         let mut out = Vec::new();

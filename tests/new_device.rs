@@ -3,8 +3,11 @@
 //! files only: its own YAML guide, its own `.pest` grammar and its own cases; then `map` and
 //! `explain` on it. Also: the PEG pitfall warning of `check`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+mod common;
+use common::Scratch;
 
 const GRAMMAR: &str = r#"//! Acme Gate firewall syslog: `<time> <host> <MODULE> <verdict> key=value ...`.
 
@@ -85,11 +88,8 @@ fn xdrmap(args: &[&str], dir: &Path, stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xdrmap-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn fresh_dir(name: &str) -> Scratch {
+    Scratch::new(name)
 }
 
 #[test]
