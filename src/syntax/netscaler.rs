@@ -141,7 +141,7 @@ impl Grammar for NetScaler {
             return tokenize_each_line(self, text, out, lines);
         };
         let end_of = |from: usize| memchr::memchr(b'\n', &body.as_bytes()[from..]).map_or(body.len(), |i| from + i);
-        let mut line = Pending { start: 0, end: end_of(0), first_token: 0, bad: false, open_key: None };
+        let mut line = Pending::new(0, end_of(0), 0);
         for pair in pairs {
             let kind = kind(pair.as_rule());
             if matches!(kind, Kind::Skip) {
@@ -151,7 +151,7 @@ impl Grammar for NetScaler {
             while span.start() > line.end {
                 line.finish(out, lines);
                 let start = line.end + 1;
-                line = Pending { start, end: end_of(start), first_token: out.len(), bad: false, open_key: None };
+                line = Pending::new(start, end_of(start), out.len());
             }
             if matches!(kind, Kind::Bad) {
                 line.bad = true;
@@ -165,7 +165,7 @@ impl Grammar for NetScaler {
                 break;
             }
             let start = line.end + 1;
-            line = Pending { start, end: end_of(start), first_token: out.len(), bad: false, open_key: None };
+            line = Pending::new(start, end_of(start), out.len());
         }
     }
 }
@@ -180,6 +180,11 @@ struct Pending<'a> {
 }
 
 impl<'a> Pending<'a> {
+    /// The line `start..end` of the batch, whose tokens will start at `first_token`.
+    fn new(start: usize, end: usize, first_token: usize) -> Self {
+        Pending { start, end, first_token, bad: false, open_key: None }
+    }
+
     fn finish(&mut self, out: &mut Vec<Token<'a>>, lines: &mut Vec<LineTokens>) {
         close(out, &mut self.open_key, self.end - self.start);
         let tokens = if self.bad {
