@@ -90,16 +90,40 @@ fn hostile_input_never_panics() {
         ]
         .map(String::from),
     );
+    let mut alone = Vec::new();
     for line in &lines {
         let before = out.len();
-        match mapper.map(line, received(), &mut out) {
+        let outcome = mapper.map(line, received(), &mut out);
+        match &outcome {
             Outcome::Mapped { .. } => {
                 let _: serde_json::Value =
                     serde_json::from_slice(&out[before..]).expect("valid JSON even for odd input");
             }
             Outcome::Rejected(reason) => assert!(!reason.is_empty()),
         }
+        alone.push((outcome, without_event_id(&out[before..])));
     }
+    // The same lines as one chunk, through the one-pass path: the same outcome and event for
+    // each line, in order (the lines the pass leaves open are mapped alone, as `map` does).
+    let text = lines.join("\n");
+    let mut batch = Vec::new();
+    let (mut chunk_out, mut seen) = (Vec::new(), 0);
+    mapper.map_lines(&text, received(), &mut chunk_out, |mapper, line, settled, out| {
+        let outcome = settled.unwrap_or_else(|| mapper.map(line, received(), out));
+        batch.push((outcome, without_event_id(&out[seen..])));
+        seen = out.len();
+    });
+    assert_eq!(batch.len(), alone.len());
+    for (i, (b, a)) in batch.iter().zip(&alone).enumerate() {
+        assert!(b == a, "line {i}: {:?}\none pass: {b:?}\nalone: {a:?}", lines[i]);
+    }
+}
+
+/// An event as JSON without its random `EventId` (nothing for a rejected line).
+fn without_event_id(json: &[u8]) -> Option<serde_json::Value> {
+    let mut event: serde_json::Value = serde_json::from_slice(json).ok()?;
+    event.as_object_mut()?.remove("EventId");
+    Some(event)
 }
 
 /// A line with thousands of distinct keys, some repeated: every key is kept, repeats become
