@@ -136,17 +136,6 @@ fn parse_native(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'
     }
     let (hh, mi, ss) = (num(rb, 0, 2)?, num(rb, 3, 2)?, num(rb, 6, 2)?);
     let zone = rest[8..].trim();
-    if matches!(zone, "GMT" | "UTC") || zone.is_empty() && settings.zone == Tz::UTC {
-        // The common case, a UTC time: plain arithmetic, no calendar or zone lookup.
-        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-            return Err(date_error(settings));
-        }
-        if hh > 23 || mi > 59 || ss > 59 {
-            return Err("hour, minute or second out of range");
-        }
-        let secs = days_from_civil(i64::from(y), m, d) * 86_400 + i64::from(hh * 3600 + mi * 60 + ss);
-        return DateTime::from_timestamp(secs, 0).ok_or("not a timestamp");
-    }
     let date = NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(date_error(settings))?;
     let time = NaiveTime::from_hms_opt(hh, mi, ss).ok_or("hour, minute or second out of range")?;
     in_zone(date.and_time(time), zone, settings)
@@ -497,17 +486,6 @@ pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
 }
 
 /// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
