@@ -1,4 +1,4 @@
-//! Test cases as data: a guide's cases live in `<guide>.cases/` beside it, one YAML file per
+//! Test cases as data: a guide's cases live in `cases/` beside it ([`cases_dir`]), one YAML file per
 //! case with an input line and the event the guide must make from it. The runner maps each
 //! line, compares field by field, and can bless the actual events as new expectations.
 
@@ -89,10 +89,7 @@ impl CaseResult {
     }
 }
 
-/// The case folder of a guide file: `x.yaml` → `x.cases/`.
-pub fn cases_dir(guide_file: &Path) -> PathBuf {
-    guide_file.with_extension("cases")
-}
+pub use crate::guide::cases_dir;
 
 /// The case files of a guide, sorted by name.
 pub fn case_files(guide_file: &Path) -> Vec<PathBuf> {

@@ -1,36 +1,65 @@
-//! Guide test cases as data: the Citrix guide's own cases pass, and `xdrmap test` reports a
-//! mismatch field by field, ends with `N passed, M failed`, and `--bless` rewrites it.
+//! Guide test cases as data: the Citrix guide's own cases pass and cover every token, and
+//! `xdrmap test` reports a mismatch field by field, ends with `N passed, M failed`, and
+//! `--bless` rewrites it.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use xdrmap::cases::{case_files, run_case};
 
 mod common;
 use common::Scratch;
-use xdrmap::guide::{compile, load_sources};
+use xdrmap::guide::{compile, load_sources, Plan};
 use xdrmap::syntax::builtin_grammars;
 
+/// The built-in Citrix guide, compiled from its device folder.
+fn citrix() -> (PathBuf, Plan) {
+    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/citrix_loadbalancer/guide.yaml");
+    let plan = compile(&load_sources(&guide).unwrap(), builtin_grammars()).unwrap();
+    (guide, plan)
+}
+
+/// Every case of the Citrix guide, one per file, passes: the guide's cases are the one set of
+/// expected events (`xdrmap test` runs the same cases with the same runner).
 #[test]
 fn citrix_guide_cases_pass() {
-    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/citrix_loadbalancer.yaml");
-    let plan = compile(&load_sources(&guide).unwrap(), builtin_grammars()).unwrap();
+    let (_, plan) = citrix();
+    insta::glob!("../mappings/citrix_loadbalancer/cases", "*.yaml", |path| {
+        let result = run_case(&plan, 0, path);
+        assert!(result.passed(), "{}: {:#?}", path.display(), result.differences);
+    });
+}
+
+/// Every token of the guide, data fields and internal fields alike, is produced by at least
+/// one case, so every row is exercised on a real-shaped line; and the guide ships a case per
+/// message family.
+#[test]
+fn every_token_is_covered_by_a_case() {
+    let (guide, plan) = citrix();
     let files = case_files(&guide);
     assert!(files.len() >= 20, "the Citrix guide ships a case per message family");
-    let failures: Vec<String> = files
-        .iter()
-        .map(|f| run_case(&plan, 0, f))
-        .filter(|r| !r.passed())
-        .map(|r| format!("{}: {:?}", r.file.display(), r.differences))
-        .collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    let mut seen = BTreeSet::new();
+    for file in &files {
+        let case: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        if let Some(event) = case["event"].as_mapping() {
+            seen.extend(event.keys().filter_map(|k| k.as_str().map(String::from)));
+        }
+    }
+    let fields = &plan.guides[0].fields;
+    let missing: Vec<&str> = fields.iter().map(|f| f.token.as_str()).filter(|t| !seen.contains(*t)).collect();
+    assert!(missing.is_empty(), "tokens no case produces: {missing:?}");
+    assert_eq!(fields.len(), 32, "22 data fields and 10 internal fields");
 }
 
 /// A fresh folder holding a copy of the Citrix guide (`citrix.yaml`) and an empty `citrix.cases/`.
 fn guide_with_cases(name: &str) -> Scratch {
     let dir = Scratch::new(name);
     std::fs::create_dir_all(dir.join("citrix.cases")).unwrap();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer.yaml"), dir.join("citrix.yaml"))
-        .unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer/guide.yaml"),
+        dir.join("citrix.yaml"),
+    )
+    .unwrap();
     dir
 }
 

@@ -196,7 +196,7 @@ fn a_new_device_guide_without_recompiling() {
 
     // Both guides in one folder: each line goes to the guide that claims it.
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/citrix_loadbalancer.yaml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/citrix_loadbalancer/guide.yaml"),
         dir.join("citrix_loadbalancer.yaml"),
     )
     .unwrap();

@@ -7,6 +7,8 @@ use xdrmap::guide::{builtin_sources, compile, Plan};
 use xdrmap::runtime::{Mapper, Outcome, Settings};
 use xdrmap::syntax::{builtin_grammars, strip_line_ending};
 
+mod common;
+
 fn plan() -> Plan {
     compile(&builtin_sources(), builtin_grammars()).unwrap()
 }
@@ -64,17 +66,12 @@ fn hostile_input_never_panics() {
     let settings = Settings::default();
     let mut mapper = Mapper::new(&plan, &settings);
     let mut out = Vec::new();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
     let mut lines: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|x| x == "log") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let line = strip_line_ending(text.lines().last().unwrap()).to_string();
-            for (i, _) in line.char_indices().step_by(3) {
-                lines.push(line[..i].to_string());
-                lines.push(line[i..].to_string());
-            }
+    for line in common::case_lines() {
+        let line = strip_line_ending(&line).to_string();
+        for (i, _) in line.char_indices().step_by(3) {
+            lines.push(line[..i].to_string());
+            lines.push(line[i..].to_string());
         }
     }
     lines.extend(

@@ -29,7 +29,7 @@ fn redact_uuids(text: &str) -> String {
 #[test]
 fn explain_each_family() {
     let sample =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer.sample.log"))
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer/sample.log"))
             .unwrap();
     for (n, line) in sample.lines().enumerate() {
         let out = Command::new(env!("CARGO_BIN_EXE_xdrmap"))

@@ -175,22 +175,8 @@ fn not_netscaler_is_an_error_with_a_column() {
 fn every_known_line() -> Vec<String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut lines = Vec::new();
-    for dir in ["tests/fixtures/events", "mappings/citrix_loadbalancer.cases"] {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
-            match file.extension().and_then(|e| e.to_str()) {
-                Some("log") => lines.extend(text.lines().filter(|l| !l.starts_with("# options:")).map(String::from)),
-                Some("yaml") => {
-                    let case: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-                    lines.extend(case["line"].as_str().map(String::from));
-                }
-                _ => {}
-            }
-        }
-    }
-    let sample = std::fs::read_to_string(root.join("mappings/citrix_loadbalancer.sample.log")).unwrap();
+    lines.extend(common::case_lines());
+    let sample = std::fs::read_to_string(root.join("mappings/citrix_loadbalancer/sample.log")).unwrap();
     lines.extend(sample.lines().map(String::from));
     if let Ok(corpus) = std::fs::read_to_string(root.join("../shared/corpus/ALL-unique-lines.log.txt")) {
         lines.extend(corpus.lines().map(String::from));

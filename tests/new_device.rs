@@ -92,34 +92,43 @@ fn fresh_dir(name: &str) -> Scratch {
     Scratch::new(name)
 }
 
+/// The repository's own layout: the device in `mappings/acme_gate/` (guide and cases), its
+/// syntax in `grammar/acme_gate.pest`, beside a folder that is not a device (`model/`).
 #[test]
 fn a_new_device_with_its_own_grammar() {
     let dir = fresh_dir("acme-gate");
-    std::fs::write(dir.join("acme_gate.pest"), GRAMMAR).unwrap();
-    std::fs::write(dir.join("acme_gate.yaml"), GUIDE).unwrap();
-    std::fs::create_dir_all(dir.join("acme_gate.cases")).unwrap();
-    std::fs::write(dir.join("acme_gate.cases/deny.yaml"), CASE_DENY.replace("_unmapped: { }\n", "")).unwrap();
-    std::fs::write(dir.join("acme_gate.cases/not_acme.yaml"), CASE_BAD).unwrap();
+    let device = dir.join("mappings/acme_gate");
+    std::fs::create_dir_all(device.join("cases")).unwrap();
+    std::fs::create_dir_all(dir.join("mappings/model")).unwrap();
+    std::fs::create_dir_all(dir.join("grammar")).unwrap();
+    std::fs::write(dir.join("grammar/acme_gate.pest"), GRAMMAR).unwrap();
+    let guide = GUIDE.replace("grammar: acme_gate.pest", "grammar: ../../grammar/acme_gate.pest");
+    std::fs::write(device.join("guide.yaml"), guide).unwrap();
+    std::fs::write(device.join("cases/deny.yaml"), CASE_DENY.replace("_unmapped: { }\n", "")).unwrap();
+    std::fs::write(device.join("cases/not_acme.yaml"), CASE_BAD).unwrap();
 
-    let out = xdrmap(&["check", "acme_gate.yaml"], &dir, None);
+    let out = xdrmap(&["check", "mappings"], &dir, None);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout, String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("ok: acme_gate"), "{stdout}");
+    assert!(stdout.contains("ok: acme_gate (mappings/acme_gate/guide.yaml"), "{stdout}");
+    assert_eq!(stdout.matches("ok: ").count(), 1, "model/ is not a device: {stdout}");
 
-    let out = xdrmap(&["test", "acme_gate.yaml"], &dir, None);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.trim_end().ends_with("2 passed, 0 failed"), "{stdout}");
-
+    for path in ["mappings", "mappings/acme_gate", "mappings/acme_gate/guide.yaml"] {
+        let out = xdrmap(&["test", path], &dir, None);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.trim_end().ends_with("2 passed, 0 failed"), "{path}: {stdout}");
+    }
+    let dir = device;
     let line = "2025-03-01T10:05:00Z gate-2 ACCESS allow src=[2001:db8::5]:6000 dst=198.51.100.1:80 proto=tcp";
-    let out = xdrmap(&["map", "--mapping", "acme_gate.yaml"], &dir, Some(&format!("{line}\n")));
+    let out = xdrmap(&["map", "--mapping", "guide.yaml"], &dir, Some(&format!("{line}\n")));
     let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(event["action"], "Allow");
     assert_eq!(event["sourceIpv4"], "2001:db8::5");
     assert_eq!(event["sourcePort"], 6000);
     assert_eq!(event["_unmapped"]["proto"], "tcp");
 
-    let out = xdrmap(&["explain", "--mapping", "acme_gate.yaml", line], &dir, None);
+    let out = xdrmap(&["explain", "--mapping", ".", line], &dir, None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("guide: acme_gate"), "{text}");
     assert!(text.contains("@verdict") && text.contains("→ action"), "{text}");

@@ -10,17 +10,18 @@ use xdrmap::syntax::builtin_grammars;
 
 /// Run guide test cases.
 ///
-/// A guide `NAME.yaml` keeps its cases in `NAME.cases/`, one YAML file per case: `line` (the
+/// A device folder keeps its cases in `cases/` beside its `guide.yaml` (a loose guide
+/// `NAME.yaml` in `NAME.cases/`), one YAML file per case: `line` (the
 /// input), optional `settings` (date_format, timezone, customer_id, ...), and the expected
 /// `event`, or `rejected` with part of the expected reason. Each line is mapped at receive
 /// time 2026-01-01T00:00:00Z; EventId must be a v4 UUID and is compared as "[uuid]".
 /// Ends with `N passed, M failed`; exit 0 when all pass, 1 when any fails, 2 on guide errors.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  xdrmap test\n  xdrmap test mappings/citrix_loadbalancer.yaml\n  xdrmap test --bless my_device.yaml"
+    after_help = "Examples:\n  xdrmap test\n  xdrmap test mappings/citrix_loadbalancer\n  xdrmap test --bless my_device.yaml"
 )]
 pub struct TestArgs {
-    /// Guide files or folders whose cases to run (default: mappings).
+    /// Guide files, device folders or folders of devices whose cases to run (default: mappings).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
 

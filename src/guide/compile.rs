@@ -1,6 +1,7 @@
 //! Compiles YAML guides into a [`Plan`]: every row is checked against the data model, the
 //! grammar and its own sample, and every problem in every guide is reported at once.
 
+use super::load::GuideSource;
 use super::locate::{key_position, row_lines};
 use super::plan::{
     Claim, Device, Expression, Field, Generator, Guide, OnInvalid, Param, Plan, Producer, Slots, Source, Transform,
@@ -11,67 +12,10 @@ use crate::diag::{codes, did_you_mean, Diagnostic, Diagnostics};
 use crate::runtime::convert;
 use crate::syntax::Grammar;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The built-in Citrix guide, embedded so that an installed binary works anywhere.
-pub const BUILTIN_GUIDE: &str = include_str!("../../mappings/citrix_loadbalancer.yaml");
 /// The data model: the tokens guides may write, with their types.
 pub const MODEL: &str = include_str!("../../mappings/model/xdr.yaml");
-
-/// A guide's text and the name to report it under.
-#[derive(Clone, Debug)]
-pub struct GuideSource {
-    pub file: PathBuf,
-    pub text: String,
-}
-
-/// The embedded guides.
-pub fn builtin_sources() -> Vec<GuideSource> {
-    vec![GuideSource { file: PathBuf::from("<built-in>/citrix_loadbalancer.yaml"), text: BUILTIN_GUIDE.to_string() }]
-}
-
-/// Reads a guide file, or every `*.yaml`/`*.yml` file of a folder (sorted by name, which is
-/// also the order in which guides claim lines).
-///
-/// # Errors
-/// Diagnostics when a file cannot be read or a folder holds no guide.
-pub fn load_sources(path: &Path) -> Result<Vec<GuideSource>, Diagnostics> {
-    let read = |file: &Path| {
-        std::fs::read_to_string(file)
-            .map(|text| GuideSource { file: file.to_path_buf(), text })
-            .map_err(|e| Diagnostic::new(codes::READ, format!("cannot read guide: {e}")).in_file(file))
-    };
-    if !path.is_dir() {
-        return read(path).map(|s| vec![s]).map_err(|d| Diagnostics(vec![d]));
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| {
-        Diagnostics(vec![Diagnostic::new(codes::READ, format!("cannot read folder: {e}")).in_file(path)])
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        let d = Diagnostic::new(codes::NO_GUIDE, "no guide in this folder")
-            .in_file(path)
-            .hint("a guide is a .yaml file; see mappings/citrix_loadbalancer.yaml");
-        return Err(Diagnostics(vec![d]));
-    }
-    let mut sources = Vec::new();
-    let mut problems = Vec::new();
-    for file in files {
-        match read(&file) {
-            Ok(s) => sources.push(s),
-            Err(d) => problems.push(d),
-        }
-    }
-    if problems.is_empty() {
-        Ok(sources)
-    } else {
-        Err(Diagnostics(problems))
-    }
-}
 
 /// Compiles guides against the grammars. Either every guide compiles, or nothing does and
 /// every problem found is returned.
@@ -130,7 +74,7 @@ fn yaml_error(file: &Path, e: &serde_yaml::Error) -> Diagnostic {
     if let Some(loc) = e.location() {
         d = d.at(loc.line(), loc.column());
     }
-    d.hint("see mappings/citrix_loadbalancer.yaml for the shape of a guide")
+    d.hint("see mappings/citrix_loadbalancer/guide.yaml for the shape of a guide")
 }
 
 struct GuideCompiler<'a> {

@@ -1,9 +1,11 @@
 //! Guide phase: YAML guides (raw [`spec`]) compile into an immutable [`plan`].
 
 mod compile;
+mod load;
 mod locate;
 pub mod plan;
 pub mod spec;
 
-pub use compile::{builtin_sources, compile, load_sources, GuideSource, BUILTIN_GUIDE, MODEL};
+pub use compile::{compile, MODEL};
+pub use load::{builtin_sources, cases_dir, load_sources, BuiltinDevice, GuideSource, BUILTIN_DEVICES, GUIDE_FILE};
 pub use plan::Plan;

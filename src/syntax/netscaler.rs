@@ -7,47 +7,38 @@ use pest::Parser;
 #[grammar = "../grammar/netscaler.pest"]
 struct NetScalerParser;
 
-/// The fields the NetScaler grammar names, in [`Name::Field`] order.
-const FIELDS: &[&str] = &[
-    "pri",
-    "relay_time",
-    "relay_tag",
-    "relay_program",
-    "relay_host",
-    "timestamp",
-    "host",
-    "ppe",
-    "partition",
-    "module",
-    "event",
-    "seq",
-    "n",
-    "message",
-    "text",
-    "tag",
-    "handler",
-    "request_host",
-    "request_time",
-    "sso",
-    "http_method",
-    "url",
-    "client_ip",
-    "transaction",
-    "appfw_session",
-    "profile",
-    "appfw_message",
-    "appfw_action",
-    "cef_version",
-    "cef_vendor",
-    "cef_product",
-    "cef_device_version",
-    "cef_class",
-    "cef_name",
-    "cef_severity",
-];
+// `FIELDS` and `kind(Rule) -> Kind`, derived from the grammar file by build.rs.
+include!(concat!(env!("OUT_DIR"), "/grammar_netscaler.rs"));
 
 /// The first CEF header field in [`FIELDS`]; header fields from here on carry CEF escapes.
-const CEF_HEADER: u16 = 28;
+const CEF_HEADER: u16 = field_index("cef_version");
+
+/// The index of a field in [`FIELDS`] (a build error when the grammar has no such field).
+const fn field_index(name: &str) -> u16 {
+    let mut i = 0;
+    while i < FIELDS.len() {
+        if str_eq(FIELDS[i], name) {
+            return i as u16;
+        }
+        i += 1;
+    }
+    panic!("the grammar has no such field")
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// What a rule's token is for the engine.
 enum Kind {
@@ -58,52 +49,6 @@ enum Kind {
     Bad,
     /// Structure only (silent rules never reach the token stream).
     Skip,
-}
-
-fn kind(rule: Rule) -> Kind {
-    match rule {
-        Rule::key | Rule::key_fast | Rule::key_cef => Kind::Key,
-        Rule::value | Rule::value_fast | Rule::value_colon => Kind::Value(Escape::None),
-        Rule::value_quoted => Kind::Value(Escape::Quoted),
-        Rule::value_cef => Kind::Value(Escape::Cef),
-        Rule::pri => Kind::Field(0),
-        Rule::relay_time => Kind::Field(1),
-        Rule::relay_tag => Kind::Field(2),
-        Rule::relay_program => Kind::Field(3),
-        Rule::relay_host => Kind::Field(4),
-        Rule::timestamp => Kind::Field(5),
-        Rule::host => Kind::Field(6),
-        Rule::ppe => Kind::Field(7),
-        Rule::partition => Kind::Field(8),
-        Rule::module => Kind::Field(9),
-        Rule::event => Kind::Field(10),
-        Rule::seq => Kind::Field(11),
-        Rule::n => Kind::Field(12),
-        Rule::message => Kind::Field(13),
-        Rule::text => Kind::Field(14),
-        Rule::tag => Kind::Field(15),
-        Rule::handler => Kind::Field(16),
-        Rule::request_host => Kind::Field(17),
-        Rule::request_time => Kind::Field(18),
-        Rule::sso => Kind::Field(19),
-        Rule::http_method => Kind::Field(20),
-        Rule::url => Kind::Field(21),
-        Rule::client_ip => Kind::Field(22),
-        Rule::transaction => Kind::Field(23),
-        Rule::appfw_session => Kind::Field(24),
-        Rule::profile => Kind::Field(25),
-        Rule::appfw_message => Kind::Field(26),
-        Rule::appfw_action => Kind::Field(27),
-        Rule::cef_version => Kind::Field(28),
-        Rule::cef_vendor => Kind::Field(29),
-        Rule::cef_product => Kind::Field(30),
-        Rule::cef_device_version => Kind::Field(31),
-        Rule::cef_class => Kind::Field(32),
-        Rule::cef_name => Kind::Field(33),
-        Rule::cef_severity => Kind::Field(34),
-        Rule::bad_line => Kind::Bad,
-        _ => Kind::Skip,
-    }
 }
 
 /// The NetScaler / Citrix ADC syslog grammar.
@@ -278,7 +223,26 @@ mod tests {
 
     #[test]
     fn cef_header_fields_start_at_cef_header() {
-        assert_eq!(FIELDS[CEF_HEADER as usize], "cef_version");
-        assert_eq!(FIELDS.last(), Some(&"cef_severity"));
+        let header = &FIELDS[CEF_HEADER as usize..];
+        assert_eq!(header.len(), 7, "{header:?}");
+        assert!(header.iter().all(|f| f.starts_with("cef_")), "{header:?}");
+        assert!(FIELDS[..CEF_HEADER as usize].iter().all(|f| !f.starts_with("cef_")), "{FIELDS:?}");
+    }
+
+    /// The field table the build derives from `netscaler.pest`: the rules that carry data, in
+    /// the file's order; structure, pairs and rules used only inside atomic rules are not fields.
+    #[test]
+    fn fields_are_the_data_rules_in_file_order() {
+        let expected = "pri relay_time relay_tag relay_program relay_host timestamp host ppe partition module \
+            event seq n message text tag handler request_host request_time sso http_method url client_ip \
+            transaction appfw_session profile appfw_message appfw_action cef_version cef_vendor cef_product \
+            cef_device_version cef_class cef_name cef_severity";
+        assert_eq!(FIELDS, expected.split_whitespace().collect::<Vec<_>>());
+        assert!(matches!(kind(Rule::key_cef), Kind::Key));
+        assert!(matches!(kind(Rule::value_cef), Kind::Value(Escape::Cef)));
+        assert!(matches!(kind(Rule::value_quoted), Kind::Value(Escape::Quoted)));
+        assert!(matches!(kind(Rule::bad_line), Kind::Bad));
+        assert!(matches!(kind(Rule::quoted_run), Kind::Skip), "only inside the atomic value_quoted");
+        assert!(matches!(kind(Rule::cef_field), Kind::Skip), "only inside atomic CEF header rules");
     }
 }
