@@ -161,6 +161,15 @@ fn check_warns_about_an_optional_part_that_swallows_what_follows() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("warning[W201]"), "{stderr}{}", String::from_utf8_lossy(&out.stdout));
     assert!(stderr.contains("pitfall.pest:1:1"), "{stderr}");
+
+    // A guide that fails still shows the grammar's warning beside its error.
+    std::fs::write(dir.join("pitfall.yaml"), guide.replace("token: sourceHost", "token: sourceHots")).unwrap();
+    let out = xdrmap(&["check", "pitfall.yaml"], &dir, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[E101]: unknown token 'sourceHots'"), "{stderr}");
+    assert!(stderr.contains("warning[W201]"), "{stderr}");
+    assert!(stderr.contains("1 error and 1 warning in the guides"), "{stderr}");
 }
 
 #[test]

@@ -90,7 +90,7 @@ pub fn prepare(guides: &GuideArgs, read: &ReadArgs) -> Result<(Plan, Settings), 
 pub fn load_plan(path: Option<&Path>) -> Result<Plan, ExitCode> {
     let paths: Vec<PathBuf> = path.map(Path::to_path_buf).into_iter().collect();
     let (sources, problems) = gather(&paths);
-    if !problems.0.is_empty() {
+    if problems.errors() > 0 {
         return Err(report(&problems, "; nothing was processed"));
     }
     guide::compile(&sources, builtin_grammars()).map_err(|d| report(&d, "; nothing was processed"))
@@ -115,8 +115,13 @@ pub fn gather(paths: &[PathBuf]) -> (Vec<GuideSource>, Diagnostics) {
 
 /// Prints diagnostics, then a count with `tail` after it, and returns exit code 2.
 pub fn report(d: &Diagnostics, tail: &str) -> ExitCode {
-    let n = d.0.len();
+    let (n, w) = (d.errors(), d.warnings());
     eprint!("{d}");
-    eprintln!("xdrmap: {n} error{} in the guides{tail}", if n == 1 { "" } else { "s" });
+    let warnings = match w {
+        0 => String::new(),
+        1 => " and 1 warning".to_string(),
+        w => format!(" and {w} warnings"),
+    };
+    eprintln!("xdrmap: {n} error{}{warnings} in the guides{tail}", if n == 1 { "" } else { "s" });
     ExitCode::from(2)
 }

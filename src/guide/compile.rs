@@ -8,7 +8,7 @@ use super::plan::{
     Type,
 };
 use super::spec::{FromSpec, GuideSpec, ModelSpec, Part, RowSpec, TokenSpec, TransformSpec};
-use crate::diag::{codes, did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::runtime::convert;
 use crate::syntax::Grammar;
 use std::collections::{BTreeMap, HashMap};
@@ -21,7 +21,7 @@ pub const MODEL: &str = include_str!("../../mappings/model/xdr.yaml");
 /// every problem found is returned.
 ///
 /// # Errors
-/// All the diagnostics of all the guides.
+/// All the diagnostics of all the guides: every error, then every warning.
 pub fn compile(sources: &[GuideSource], mut grammars: Vec<Box<dyn Grammar>>) -> Result<Plan, Diagnostics> {
     let model = builtin_model();
     let mut problems = Vec::new();
@@ -39,13 +39,9 @@ pub fn compile(sources: &[GuideSource], mut grammars: Vec<Box<dyn Grammar>>) -> 
                 };
                 if let Some(guide) = c.guide(spec) {
                     if let Some(first) = guides.iter().find(|g| g.name == guide.name) {
-                        let d =
-                            Diagnostic::new(codes::DUPLICATE_GUIDE, format!("two guides are named '{}'", guide.name))
-                                .in_file(&source.file)
-                                .hint(format!(
-                                    "the other is {}; names must be unique for --guide",
-                                    first.file.display()
-                                ));
+                        let d = Diagnostic::new(Code::DuplicateGuide, format!("two guides are named '{}'", guide.name))
+                            .in_file(&source.file)
+                            .hint(format!("the other is {}; names must be unique for --guide", first.file.display()));
                         problems.push(d);
                     }
                     guides.push(guide);
@@ -57,6 +53,8 @@ pub fn compile(sources: &[GuideSource], mut grammars: Vec<Box<dyn Grammar>>) -> 
     if problems.is_empty() {
         Ok(Plan { grammars, guides, warnings })
     } else {
+        // The warnings travel with the errors: a guide author fixing one should see both.
+        problems.append(&mut warnings);
         Err(Diagnostics(problems))
     }
 }
@@ -70,7 +68,7 @@ fn yaml_error(file: &Path, e: &serde_yaml::Error) -> Diagnostic {
     let message = e.to_string();
     // serde_yaml appends " at line L column C"; the location is shown separately.
     let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-    let mut d = Diagnostic::new(codes::YAML, message).in_file(file);
+    let mut d = Diagnostic::new(Code::Yaml, message).in_file(file);
     if let Some(loc) = e.location() {
         d = d.at(loc.line(), loc.column());
     }
@@ -124,7 +122,7 @@ impl GuideCompiler<'_> {
         for name in [&options.unmapped_field, &options.errors_field] {
             if tokens.contains_key(name) {
                 let d = Diagnostic::new(
-                    codes::NAME_COLLISION,
+                    Code::NameCollision,
                     format!("'{name}' is a token and cannot name an extra object"),
                 )
                 .in_file(&self.source.file)
@@ -167,7 +165,7 @@ impl GuideCompiler<'_> {
         let found = self.grammars.iter().position(|g| g.name() == name);
         if found.is_none() {
             let names: Vec<&str> = self.grammars.iter().map(|g| g.name()).collect();
-            let mut d = Diagnostic::new(codes::UNKNOWN_GRAMMAR, format!("unknown grammar '{name}'"))
+            let mut d = Diagnostic::new(Code::UnknownGrammar, format!("unknown grammar '{name}'"))
                 .in_file(&self.source.file)
                 .path("match.grammar");
             if let Some((line, col)) = top_key_position(&self.source.text, "grammar") {
@@ -189,7 +187,7 @@ impl GuideCompiler<'_> {
         }
         let (grammar, problems) = PestFile::load(&path);
         for p in problems {
-            let code = if p.warning { codes::PEG_SWALLOW } else { codes::GRAMMAR };
+            let code = if p.warning { Code::PegSwallow } else { Code::Grammar };
             let mut d = Diagnostic::new(code, p.message).in_file(&path);
             if p.line > 0 {
                 d = d.at(p.line, p.column);
@@ -207,7 +205,7 @@ impl GuideCompiler<'_> {
 
     #[cfg(not(feature = "runtime-grammars"))]
     fn grammar_file(&mut self, name: &str) -> Option<usize> {
-        let d = Diagnostic::new(codes::UNKNOWN_GRAMMAR, format!("grammar file '{name}' cannot be loaded"))
+        let d = Diagnostic::new(Code::UnknownGrammar, format!("grammar file '{name}' cannot be loaded"))
             .in_file(&self.source.file)
             .path("match.grammar")
             .hint("this xdrmap was built without the `runtime-grammars` feature");
@@ -235,7 +233,7 @@ impl GuideCompiler<'_> {
             cef_fields = find("cef_vendor").zip(find("cef_product"));
             if !cef.is_empty() && cef_fields.is_none() {
                 let d = Diagnostic::new(
-                    codes::UNKNOWN_GRAMMAR_FIELD,
+                    Code::UnknownGrammarField,
                     format!(
                         "grammar '{}' has no @cef_vendor/@cef_product fields to match CEF lines on",
                         spec.matcher.grammar
@@ -249,7 +247,7 @@ impl GuideCompiler<'_> {
         Claim { native: spec.matcher.native, cef, cef_fields }
     }
 
-    fn problem(&mut self, code: &'static str, message: String, at: &RowAt, key: &str) -> &mut Diagnostic {
+    fn problem(&mut self, code: Code, message: String, at: &RowAt, key: &str) -> &mut Diagnostic {
         let mut d =
             Diagnostic::new(code, message).in_file(&self.source.file).path(format!("{}.{key}", at.path)).row(at.row);
         if let Some(line) = at.line {
@@ -272,7 +270,7 @@ impl GuideCompiler<'_> {
         let before = self.problems.len();
         let model_type = tokens.get(&row.token);
         if model_type.is_none() {
-            let d = self.problem(codes::UNKNOWN_TOKEN, format!("unknown token '{}'", row.token), at, "token");
+            let d = self.problem(Code::UnknownToken, format!("unknown token '{}'", row.token), at, "token");
             match did_you_mean(&row.token, tokens.keys().map(String::as_str)) {
                 Some(best) => d.hint = Some(format!("did you mean '{best}'?")),
                 None => {
@@ -284,7 +282,7 @@ impl GuideCompiler<'_> {
         }
         if earlier.iter().any(|f| f.token == row.token) {
             self.problem(
-                codes::DUPLICATE_TOKEN,
+                Code::DuplicateToken,
                 format!("token '{}' is written by an earlier row", row.token),
                 at,
                 "token",
@@ -301,7 +299,7 @@ impl GuideCompiler<'_> {
                     Ok(ty) => {
                         if let Some(m) = model.filter(|m| m.name() != ty.name()) {
                             self.problem(
-                                codes::TYPE_MISMATCH,
+                                Code::TypeMismatch,
                                 format!(
                                     "row says type '{}' but token '{}' has type '{}'",
                                     ty.name(),
@@ -331,7 +329,7 @@ impl GuideCompiler<'_> {
             None | Some("flag") => OnInvalid::Flag,
             Some("skip") => OnInvalid::Skip,
             Some(other) => {
-                self.problem(codes::BAD_OPTION, format!("unknown on_invalid '{other}'"), at, "on_invalid").hint =
+                self.problem(Code::BadOption, format!("unknown on_invalid '{other}'"), at, "on_invalid").hint =
                     Some("use `flag` (record the problem in the event) or `skip`".into());
                 OnInvalid::Flag
             }
@@ -340,7 +338,7 @@ impl GuideCompiler<'_> {
         if let Some(sample) = row.sample.as_ref().and_then(super::spec::scalar) {
             if let Err(why) = check_value(&sample, &ty) {
                 self.problem(
-                    codes::BAD_SAMPLE,
+                    Code::BadSample,
                     format!("sample '{sample}' is not a valid {}: {why}", ty.name()),
                     at,
                     "sample",
@@ -389,12 +387,12 @@ impl GuideCompiler<'_> {
             } else {
                 format!("row for '{}' has {}; it needs exactly one", row.token, given.join(" and "))
             };
-            self.problem(codes::VALUE_SOURCE, message, at, "token").hint =
+            self.problem(Code::ValueSource, message, at, "token").hint =
                 Some("give one of `from`, `const`, `param`, `generate`, `expr`".into());
             return None;
         }
         if row.transform.is_some() && row.from.is_none() {
-            self.problem(codes::TRANSFORM, "a transform applies to `from` sources only".into(), at, "transform");
+            self.problem(Code::Transform, "a transform applies to `from` sources only".into(), at, "transform");
             return None;
         }
         if let Some(from) = &row.from {
@@ -403,7 +401,7 @@ impl GuideCompiler<'_> {
         if let Some(value) = &row.constant {
             if let Err(why) = check_value(value, ty) {
                 self.problem(
-                    codes::BAD_SAMPLE,
+                    Code::BadSample,
                     format!("constant '{value}' is not a valid {}: {why}", ty.name()),
                     at,
                     "const",
@@ -415,7 +413,7 @@ impl GuideCompiler<'_> {
             let found = Param::ALL.iter().find(|(n, _)| n == name).map(|(_, p)| *p);
             if found.is_none() {
                 let names: Vec<&str> = Param::ALL.iter().map(|(n, _)| *n).collect();
-                self.problem(codes::UNKNOWN_PARAM, format!("unknown parameter '{name}'"), at, "param").hint =
+                self.problem(Code::UnknownParam, format!("unknown parameter '{name}'"), at, "param").hint =
                     Some(hint_from(name, &names));
             }
             return found.map(Producer::Param);
@@ -425,12 +423,12 @@ impl GuideCompiler<'_> {
             match found {
                 None => {
                     let names: Vec<&str> = Generator::ALL.iter().map(|(n, _)| *n).collect();
-                    self.problem(codes::UNKNOWN_GENERATOR, format!("unknown generator '{name}'"), at, "generate")
-                        .hint = Some(hint_from(name, &names));
+                    self.problem(Code::UnknownGenerator, format!("unknown generator '{name}'"), at, "generate").hint =
+                        Some(hint_from(name, &names));
                 }
                 Some(Generator::ReceivedTime) if *ty != Type::Timestamp => {
                     self.problem(
-                        codes::TYPE_MISMATCH,
+                        Code::TypeMismatch,
                         "generate: received_time gives a timestamp; the row needs `type: timestamp`".into(),
                         at,
                         "generate",
@@ -438,7 +436,7 @@ impl GuideCompiler<'_> {
                 }
                 Some(Generator::Uuid) if !matches!(ty, Type::String) => {
                     self.problem(
-                        codes::TYPE_MISMATCH,
+                        Code::TypeMismatch,
                         "generate: uuid gives a string; the row needs `type: string`".into(),
                         at,
                         "generate",
@@ -462,7 +460,7 @@ impl GuideCompiler<'_> {
         slots: &mut Slots,
     ) -> Option<Vec<Source>> {
         if from.is_empty() {
-            self.problem(codes::VALUE_SOURCE, "`from` lists no source".into(), at, "from");
+            self.problem(Code::ValueSource, "`from` lists no source".into(), at, "from");
             return None;
         }
         let mut out = Vec::new();
@@ -474,12 +472,7 @@ impl GuideCompiler<'_> {
             let transform = transform.and_then(|t| self.transform(t, ty, at));
             let key = item.key();
             if key.is_empty() || key == "@" {
-                self.problem(
-                    codes::VALUE_SOURCE,
-                    "`from` lists an empty key, which no line can have".into(),
-                    at,
-                    "from",
-                );
+                self.problem(Code::ValueSource, "`from` lists an empty key, which no line can have".into(), at, "from");
                 continue;
             }
             let slot = match key.strip_prefix('@') {
@@ -487,7 +480,7 @@ impl GuideCompiler<'_> {
                 None if grammar.is_some_and(|g| !self.grammars[g].has_keys()) => {
                     let name = grammar.map(|g| self.grammars[g].name().to_string()).unwrap_or_default();
                     self.problem(
-                        codes::UNKNOWN_GRAMMAR_FIELD,
+                        Code::UnknownGrammarField,
                         format!("grammar '{name}' has no `key` rule, so the key '{key}' can never be read"),
                         at,
                         "from",
@@ -511,7 +504,7 @@ impl GuideCompiler<'_> {
             let fields: Vec<String> = self.grammars[g].fields().iter().map(|f| f.to_string()).collect();
             let name = self.grammars[g].name().to_string();
             let d = self.problem(
-                codes::UNKNOWN_GRAMMAR_FIELD,
+                Code::UnknownGrammarField,
                 format!("grammar '{name}' never produces @{field}"),
                 at,
                 "from",
@@ -547,7 +540,7 @@ impl GuideCompiler<'_> {
                         ),
                         None => format!("split_ip_port takes `ip` or `port`, not `{}`", part_name(*part)),
                     };
-                    self.problem(codes::TRANSFORM, message, at, "transform");
+                    self.problem(Code::Transform, message, at, "transform");
                     return None;
                 }
                 Transform::SplitIpPort(*part)
@@ -555,7 +548,7 @@ impl GuideCompiler<'_> {
             TransformSpec::SplitStatus(part) => {
                 if !matches!(part, Part::Outcome | Part::Reason) {
                     self.problem(
-                        codes::TRANSFORM,
+                        Code::Transform,
                         format!("split_status takes `outcome` or `reason`, not `{}`", part_name(*part)),
                         at,
                         "transform",
@@ -569,7 +562,7 @@ impl GuideCompiler<'_> {
                     for out in pairs.values() {
                         if !values.contains(out) {
                             self.problem(
-                                codes::TRANSFORM,
+                                Code::Transform,
                                 format!("map gives '{out}', which is not one of the token's values"),
                                 at,
                                 "transform",
@@ -592,7 +585,7 @@ impl GuideCompiler<'_> {
         let compiled = match env.compile_expression_owned(source.to_string()) {
             Ok(c) => c,
             Err(e) => {
-                self.problem(codes::EXPR_SYNTAX, format!("expression does not compile: {e}"), at, "expr");
+                self.problem(Code::ExprSyntax, format!("expression does not compile: {e}"), at, "expr");
                 return None;
             }
         };
@@ -608,7 +601,7 @@ impl GuideCompiler<'_> {
                 None => {
                     let known: Vec<&str> = earlier.iter().map(|f| f.token.as_str()).collect();
                     let d = self.problem(
-                        codes::EXPR_UNDEFINED,
+                        Code::ExprUndefined,
                         format!("expression reads '{name}', which no earlier row writes"),
                         at,
                         "expr",
@@ -681,7 +674,7 @@ fn parse_type(name: &str, values: &[String]) -> Result<Type, Diagnostic> {
         "enum" => Type::Enum(values.to_vec()),
         other => {
             return Err(
-                Diagnostic::new(codes::UNKNOWN_TYPE, format!("unknown type '{other}'")).hint(hint_from(other, &TYPES))
+                Diagnostic::new(Code::UnknownType, format!("unknown type '{other}'")).hint(hint_from(other, &TYPES))
             );
         }
     })

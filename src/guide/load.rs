@@ -1,7 +1,7 @@
 //! Finding and reading guides: the devices built into the binary, a guide file, a device
 //! folder (`<device>/guide.yaml`), or a folder of devices and loose guide files.
 
-use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use std::path::{Path, PathBuf};
 
 /// A device compiled into the binary from its folder `mappings/<name>/`.
@@ -49,7 +49,7 @@ pub fn load_sources(path: &Path) -> Result<Vec<GuideSource>, Diagnostics> {
     }
     let files = if path.join(GUIDE_FILE).is_file() { vec![path.join(GUIDE_FILE)] } else { guides_in(path)? };
     if files.is_empty() {
-        let d = Diagnostic::new(codes::NO_GUIDE, "no guide in this folder")
+        let d = Diagnostic::new(Code::NoGuide, "no guide in this folder")
             .in_file(path)
             .hint("a device is a folder with a guide.yaml; see mappings/citrix_loadbalancer/guide.yaml");
         return Err(Diagnostics(vec![d]));
@@ -72,7 +72,7 @@ pub fn load_sources(path: &Path) -> Result<Vec<GuideSource>, Diagnostics> {
 /// The guides of a folder of devices: `*/guide.yaml` and loose `*.yaml`, sorted by path.
 fn guides_in(folder: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
     let entries = std::fs::read_dir(folder).map_err(|e| {
-        Diagnostics(vec![Diagnostic::new(codes::READ, format!("cannot read folder: {e}")).in_file(folder)])
+        Diagnostics(vec![Diagnostic::new(Code::Read, format!("cannot read folder: {e}")).in_file(folder)])
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -91,7 +91,7 @@ fn guides_in(folder: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
 fn read(file: &Path) -> Result<GuideSource, Diagnostic> {
     std::fs::read_to_string(file)
         .map(|text| GuideSource { file: file.to_path_buf(), text })
-        .map_err(|e| Diagnostic::new(codes::READ, format!("cannot read guide: {e}")).in_file(file))
+        .map_err(|e| Diagnostic::new(Code::Read, format!("cannot read guide: {e}")).in_file(file))
 }
 
 /// The folder of a guide's test cases: `cases/` beside a device folder's `guide.yaml`, and
