@@ -1,6 +1,7 @@
 //! Throughput of each stage on the generated NetScaler corpus, side by side in one run:
 //! the tokenizer line by line and in one pass per chunk, the engine (one-pass tokenizer +
-//! plan + JSON, as `xdrmap map` runs it) and the ratio between them. Run:
+//! plan + JSON, `Mapper::map_batch` on the chunks of `sources::Chunker`, as `xdrmap map` runs
+//! them) and the ratio between them. Run:
 //! `cargo bench --bench stages` (add `--no-default-features` for the build without run-time
 //! grammars).
 //!
@@ -12,10 +13,8 @@
 use std::time::{Duration, Instant};
 use xdrmap::guide::{builtin_sources, compile};
 use xdrmap::runtime::{Mapper, Settings};
+use xdrmap::sources::{Chunker, CHUNK_BYTES};
 use xdrmap::syntax::{builtin_grammars, Grammar, LineTokens, NetScaler, Token};
-
-/// The chunk size of `xdrmap map`.
-const CHUNK: usize = 256 * 1024;
 
 fn main() {
     let path = std::env::var("XDRMAP_BENCH_CORPUS").unwrap_or_else(|_| "/tmp/corpus-bench.log".into());
@@ -25,6 +24,7 @@ fn main() {
     });
     let lines: Vec<&str> = text.lines().collect();
     let chunks = chunks(&text);
+    let chunk_text: Vec<&str> = chunks.iter().map(|c| std::str::from_utf8(c).expect("the corpus is UTF-8")).collect();
     let bytes = text.len() as f64;
     let plan = compile(&builtin_sources(), builtin_grammars()).expect("built-in guide");
     let settings = Settings::default();
@@ -48,7 +48,7 @@ fn main() {
             by_chunk.push(time(|| {
                 let (mut out, mut spans): (Vec<Token<'_>>, Vec<LineTokens>) = (Vec::new(), Vec::new());
                 let mut n = 0;
-                for chunk in &chunks {
+                for chunk in &chunk_text {
                     NetScaler.tokenize_lines(chunk, &mut out, &mut spans);
                     n += out.len();
                 }
@@ -58,15 +58,11 @@ fn main() {
         if wanted("engine") {
             engine.push(time(|| {
                 let mut mapper = Mapper::new(&plan, &settings);
-                let mut out = Vec::with_capacity(2 * CHUNK + 4096);
+                let mut out = Vec::with_capacity(2 * CHUNK_BYTES + 4096);
                 let mut n = 0;
                 for chunk in &chunks {
                     out.clear();
-                    mapper.map_lines(chunk, received, &mut out, |mapper, line, settled, out| {
-                        if settled.is_none() {
-                            mapper.map(line, received, out);
-                        }
-                    });
+                    mapper.map_batch(chunk, received, &mut out, |_, _| {});
                     n += out.len();
                 }
                 n
@@ -117,18 +113,10 @@ fn tokenize_by_line(grammar: &dyn Grammar, lines: &[&str]) -> usize {
     n
 }
 
-/// The text cut as `xdrmap map` cuts it: whole lines, a chunk ends at the first line ending
-/// past `CHUNK` bytes.
-fn chunks(text: &str) -> Vec<&str> {
-    let mut chunks = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let end = rest.get(CHUNK..).and_then(|tail| tail.find('\n')).map_or(rest.len(), |i| CHUNK + i + 1);
-        let (chunk, tail) = rest.split_at(end);
-        chunks.push(chunk);
-        rest = tail;
-    }
-    chunks
+/// The text cut as `xdrmap map` cuts it, by the same chunker.
+fn chunks(text: &str) -> Vec<Vec<u8>> {
+    let mut chunker = Chunker::new(text.as_bytes());
+    std::iter::from_fn(|| chunker.next_chunk(Vec::new()).expect("reading memory cannot fail").map(|(_, c)| c)).collect()
 }
 
 fn time(f: impl FnOnce() -> usize) -> Duration {

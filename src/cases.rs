@@ -3,8 +3,8 @@
 //! line, compares field by field, and can bless the actual events as new expectations.
 
 use crate::guide::Plan;
-use crate::runtime::convert::TimeSettings;
 use crate::runtime::{Mapper, Outcome, Settings};
+use crate::value::time::TimeSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -131,19 +131,21 @@ pub fn run_case(plan: &Plan, guide: usize, file: &Path) -> CaseResult {
     let mut actual = None;
     let mut rejected_reason = None;
     match mapper.map(line, received, &mut out) {
-        Outcome::Rejected(reason) => match &case.rejected {
-            Some(expected) if reason.contains(expected.as_str()) => {}
+        Outcome::Rejected(reject) => match &case.rejected {
+            Some(expected) if *expected == reject.code.to_string() || reject.detail.contains(expected.as_str()) => {}
             Some(expected) => {
                 differences.push(Difference::Problem(format!(
-                    "rejected for '{reason}', expected a reason containing '{expected}'"
+                    "rejected for '{reject}' ({}), expected the code or a reason containing '{expected}'",
+                    reject.code
                 )));
-                rejected_reason = Some(reason);
+                rejected_reason = Some(reject.detail);
             }
             None => {
-                differences.push(Difference::Problem(format!("rejected: {reason}")));
-                rejected_reason = Some(reason);
+                differences.push(Difference::Problem(format!("rejected ({}): {reject}", reject.code)));
+                rejected_reason = Some(reject.detail);
             }
         },
+        Outcome::Blank => differences.push(Difference::Problem("the line is blank: there is nothing to map".into())),
         Outcome::Mapped { guide: mapped_by, .. } => {
             let mut event: BTreeMap<String, Value> = serde_json::from_slice(&out).unwrap_or_default();
             if let Some(Value::String(id)) = event.get("EventId") {

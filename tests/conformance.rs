@@ -35,10 +35,6 @@ fn shared_corpus_loses_no_line() {
     let mut out = Vec::new();
     for line in text.lines() {
         lines += 1;
-        if line.trim().is_empty() {
-            blank += 1;
-            continue;
-        }
         let before = out.len();
         match mapper.map(line, received(), &mut out) {
             Outcome::Mapped { .. } => {
@@ -46,10 +42,15 @@ fn shared_corpus_loses_no_line() {
                 let event: serde_json::Value = serde_json::from_slice(&out[before..]).expect("valid JSON");
                 assert!(event.is_object());
             }
-            Outcome::Rejected(reason) => {
+            Outcome::Rejected(reject) => {
                 rejected += 1;
                 assert_eq!(out.len(), before, "a rejected line writes no event");
-                println!("rejected line {lines}: {reason}");
+                println!("rejected line {lines}: {} {reject}", reject.code);
+            }
+            Outcome::Blank => {
+                blank += 1;
+                assert!(line.trim().is_empty(), "line {lines} is not blank");
+                assert_eq!(out.len(), before, "a blank line writes no event");
             }
         }
     }
@@ -96,20 +97,27 @@ fn hostile_input_never_panics() {
                 let _: serde_json::Value =
                     serde_json::from_slice(&out[before..]).expect("valid JSON even for odd input");
             }
-            Outcome::Rejected(reason) => assert!(!reason.is_empty()),
+            Outcome::Rejected(reject) => assert!(!reject.detail.is_empty()),
+            Outcome::Blank => assert!(line.trim().is_empty()),
         }
         alone.push((outcome, without_event_id(&out[before..])));
     }
     // The same lines as one chunk, through the one-pass path: the same outcome and event for
     // each line, in order (the lines the pass leaves open are mapped alone, as `map` does).
     let text = lines.join("\n");
-    let mut batch = Vec::new();
-    let (mut chunk_out, mut seen) = (Vec::new(), 0);
-    mapper.map_lines(&text, received(), &mut chunk_out, |mapper, line, settled, out| {
-        let outcome = settled.unwrap_or_else(|| mapper.map(line, received(), out));
-        batch.push((outcome, without_event_id(&out[seen..])));
-        seen = out.len();
-    });
+    let mut outcomes = Vec::new();
+    let mut chunk_out = Vec::new();
+    mapper.map_batch(text.as_bytes(), received(), &mut chunk_out, |_, outcome| outcomes.push(outcome.clone()));
+    // The events are in line order: each mapped line takes the next one.
+    let mut events = chunk_out.split_inclusive(|&b| b == b'\n');
+    let batch: Vec<_> = outcomes
+        .into_iter()
+        .map(|outcome| {
+            let event = matches!(outcome, Outcome::Mapped { .. }).then(|| events.next()).flatten();
+            (outcome, event.and_then(without_event_id))
+        })
+        .collect();
+    assert!(events.next().is_none(), "no event without a mapped line");
     assert_eq!(batch.len(), alone.len());
     for (i, (b, a)) in batch.iter().zip(&alone).enumerate() {
         assert!(b == a, "line {i}: {:?}\none pass: {b:?}\nalone: {a:?}", lines[i]);

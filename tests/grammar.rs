@@ -1,8 +1,9 @@
 //! The NetScaler grammar on its tricky cases: keys with spaces, ` - ` inside quotes, empty
 //! values, CEF escapes, degraded separators, IPv6 with a port, CRLF and trailing spaces.
 
-use xdrmap::runtime::convert::{split_ip_port, unescape};
 use xdrmap::syntax::{strip_line_ending, Grammar, Name, NetScaler, Token};
+use xdrmap::value::net::split_ip_port;
+use xdrmap::value::text::unescape;
 
 #[cfg(feature = "runtime-grammars")]
 mod common;

@@ -1,6 +1,7 @@
 //! `xdrmap check`: compile guides and their grammars, report every problem at once.
 
-use super::common::{gather, report};
+use super::config::gather_all;
+use super::error::Error;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,18 +22,19 @@ pub struct CheckArgs {
     paths: Vec<PathBuf>,
 }
 
-pub fn run(args: CheckArgs) -> ExitCode {
+pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
     let start = Instant::now();
-    let (sources, mut problems) = gather(&args.paths);
+    // Unreadable guides are reported together with the problems of the readable ones.
+    let (sources, mut problems) = gather_all(&args.paths);
     let plan = match guide::compile(&sources, builtin_grammars()) {
         Ok(plan) => Some(plan),
-        Err(mut d) => {
-            problems.0.append(&mut d.0);
+        Err(d) => {
+            problems.extend(d);
             None
         }
     };
     let (Some(plan), true) = (plan, problems.0.is_empty()) else {
-        return report(&problems, "");
+        return Err(Error::guides(problems));
     };
     for w in &plan.warnings {
         eprint!("{w}");
@@ -49,5 +51,5 @@ pub fn run(args: CheckArgs) -> ExitCode {
         if plan.warnings.len() == 1 { "" } else { "s" },
         start.elapsed().as_secs_f64() * 1000.0
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

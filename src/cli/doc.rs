@@ -1,8 +1,10 @@
 //! `xdrmap doc`: render a guide the way the vendor's document lays it out, as Markdown.
 
-use super::common::{gather, report};
+use super::config::{gather, same_file};
+use super::error::Error;
 use clap::Args;
 use serde::Serialize;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use xdrmap::guide::spec::{self, GuideSpec, RowSpec};
@@ -54,49 +56,33 @@ struct Device {
     formats: Vec<String>,
 }
 
-pub fn run(args: DocArgs) -> ExitCode {
-    let (sources, problems) = gather(args.guide.as_slice());
-    if !problems.0.is_empty() {
-        return report(&problems, "");
-    }
+pub fn run(args: DocArgs) -> Result<ExitCode, Error> {
+    let sources = gather(args.guide.as_slice())?;
     // The guide must compile: a document of a broken guide would mislead.
-    if let Err(d) = guide::compile(&sources, builtin_grammars()) {
-        return report(&d, "");
+    guide::compile(&sources, builtin_grammars()).map_err(Error::guides)?;
+    if let Some(output) = &args.output {
+        let read = sources.iter().map(|s| s.file.as_path()).chain(args.template.as_deref());
+        if let Some(input) = read.into_iter().find(|input| same_file(input, output)) {
+            return Err(Error::Usage(format!("-o {} is also an input; refusing to overwrite it", input.display())));
+        }
     }
     let template = match &args.template {
         None => TEMPLATE.to_string(),
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("xdrmap: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        },
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|error| Error::File { action: "read", path: path.clone(), error })?
+        }
     };
     let mut text = String::new();
     for source in &sources {
-        match render(source, &template) {
-            Ok(t) => text.push_str(&t),
-            Err(e) => {
-                eprintln!("xdrmap: template error: {e}");
-                return ExitCode::from(2);
-            }
+        text.push_str(&render(source, &template).map_err(|e| Error::Other(format!("template error: {e}")))?);
+    }
+    match &args.output {
+        None => io::stdout().write_all(text.as_bytes()).map_err(Error::Output)?,
+        Some(path) => {
+            std::fs::write(path, text).map_err(|error| Error::File { action: "write", path: path.clone(), error })?
         }
     }
-    let written = match &args.output {
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-        Some(path) => std::fs::write(path, text),
-    };
-    match written {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xdrmap: cannot write: {e}");
-            ExitCode::from(2)
-        }
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn render(source: &GuideSource, template: &str) -> Result<String, String> {

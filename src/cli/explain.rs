@@ -1,7 +1,8 @@
 //! `xdrmap explain`: show how one line travels through the grammar and the guide.
 
-use super::common::{prepare, GuideArgs, ReadArgs};
-use chrono::{SubsecRound, Utc};
+use super::config::Loaded;
+use super::error::Error;
+use super::flags::{GuideArgs, ReadArgs};
 use clap::Args;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
@@ -34,15 +35,12 @@ pub struct ExplainArgs {
     read: ReadArgs,
 }
 
-pub fn run(args: ExplainArgs) -> ExitCode {
-    let (plan, settings) = match prepare(&args.guides, &args.read) {
-        Ok(ready) => ready,
-        Err(code) => return code,
-    };
-    let mut mapper = Mapper::new(&plan, &settings);
+pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
+    let loaded = Loaded::from_flags(&args.guides, &args.read)?;
+    let mut mapper = Mapper::new(&loaded.plan, &loaded.settings);
     let mut stdout = io::stdout().lock();
     let mut explain_one = |line: &str| -> io::Result<()> {
-        let received = args.read.received_at.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
+        let received = loaded.clock.now();
         let explanation = mapper.explain(line, received);
         let text = if args.json {
             let mut s = serde_json::to_string(&explanation).unwrap_or_default();
@@ -73,14 +71,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             }
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xdrmap: {e}");
-            ExitCode::from(2)
-        }
-    }
+    result.map(|()| ExitCode::SUCCESS).map_err(Error::Output)
 }
 
 /// The explanation as text for people.

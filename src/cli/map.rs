@@ -1,18 +1,24 @@
 //! `xdrmap map`: read log lines, write one JSON event per line, reject what cannot be mapped.
 
-use super::common::{prepare, GuideArgs, ReadArgs};
-use super::pipeline::{self, Counts, Job};
+use super::config::{same_file, Loaded};
+use super::error::Error;
+use super::flags::{GuideArgs, ReadArgs};
+use super::progress::Progress;
 use clap::Args;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use xdrmap::pipeline::{Ended, Pipeline};
+use xdrmap::sinks::{Counts, JsonLines};
+use xdrmap::sources::Files;
 
 /// Map log lines to normalized events (JSON Lines).
 ///
 /// Reads each FILE (or standard input), maps every line with the guide that claims it, and
 /// writes one JSON object per line. Lines that cannot be parsed or claimed go to the rejects
-/// output with their file, line number and reason; a summary line ends the run on stderr.
+/// output with their file, line number, reason code and reason; a summary line ends the run
+/// on stderr.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  xdrmap map ns.log\n  xdrmap map --date-format DDMMYYYY --timezone Europe/Berlin -o events.jsonl ns.log\n  tail -f ns.log | xdrmap map --rejects rejects.jsonl"
@@ -32,7 +38,8 @@ pub struct MapArgs {
     #[command(flatten)]
     read: ReadArgs,
 
-    /// Write rejected lines (JSON Lines: file, line, reason, text) to FILE instead of stderr.
+    /// Write rejected lines (JSON Lines: file, line, code, reason, text) to FILE instead of
+    /// stderr.
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
 
@@ -46,77 +53,90 @@ pub struct MapArgs {
     threads: Option<u16>,
 }
 
-pub fn run(args: MapArgs) -> ExitCode {
-    let (plan, settings) = match prepare(&args.guides, &args.read) {
-        Ok(ready) => ready,
-        Err(code) => return code,
-    };
-    if let Some(problem) = clashing_paths(&args) {
-        eprintln!("xdrmap: {problem}");
-        return ExitCode::from(2);
+/// What `map` runs on, validated from the flags before anything is read or created.
+struct MapConfig {
+    loaded: Loaded,
+    inputs: Vec<PathBuf>,
+    output: Option<PathBuf>,
+    rejects: Option<PathBuf>,
+    threads: usize,
+    strict: bool,
+}
+
+impl MapConfig {
+    fn from_args(args: MapArgs) -> Result<MapConfig, Error> {
+        let loaded = Loaded::from_flags(&args.guides, &args.read)?;
+        refuse_clashing_paths(&args)?;
+        let threads =
+            args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
+        Ok(MapConfig {
+            loaded,
+            inputs: args.files,
+            output: args.output,
+            rejects: args.rejects,
+            threads,
+            strict: args.strict,
+        })
     }
-    let mut out: Box<dyn Write> = match &args.output {
+}
+
+pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
+    let config = MapConfig::from_args(args)?;
+    let events: Box<dyn Write> = match &config.output {
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
-        Some(path) => match File::create(path) {
-            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => {
-                eprintln!("xdrmap: cannot create {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        },
+        Some(path) => Box::new(BufWriter::with_capacity(1 << 16, create(path)?)),
     };
-    let mut rejects: Box<dyn Write> = match &args.rejects {
+    let rejects: Box<dyn Write> = match &config.rejects {
         None => Box::new(io::stderr()),
-        Some(path) => match File::create(path) {
-            Ok(f) => Box::new(BufWriter::new(f)),
-            Err(e) => {
-                eprintln!("xdrmap: cannot create {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        },
+        Some(path) => Box::new(BufWriter::new(create(path)?)),
     };
-    let inputs: Vec<PathBuf> = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files.clone() };
-    let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
-    let job = Job { inputs: &inputs, threads, plan: &plan, settings: &settings, received_at: args.read.received_at };
-    let ended = pipeline::run(&job, &mut out, &mut rejects);
-    let flushed = ended.output.and_then(|()| out.flush()).and_then(|()| rejects.flush());
-    if let Err(e) = flushed {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            return ExitCode::SUCCESS;
-        }
-        eprintln!("xdrmap: cannot write output: {e}");
-        return ExitCode::from(2);
+    let mut source = Files::new(config.inputs, config.loaded.clock);
+    let mut sink = Progress::new(JsonLines::new(events, rejects), xdrmap::sources::Source::size(&source));
+    let pipeline = Pipeline { plan: &config.loaded.plan, settings: &config.loaded.settings, threads: config.threads };
+    let ended = pipeline.run(&mut source, &mut sink);
+    sink.finish();
+    report(ended, config.threads, config.strict)
+}
+
+fn create(path: &Path) -> Result<File, Error> {
+    File::create(path).map_err(|error| Error::File { action: "create", path: path.to_path_buf(), error })
+}
+
+/// Prints what went wrong on the way and the summary; gives the exit code.
+fn report(ended: Ended, threads: usize, strict: bool) -> Result<ExitCode, Error> {
+    if ended.unstarted_workers > 0 {
+        eprintln!("xdrmap: started {} of {threads} worker threads", threads - ended.unstarted_workers);
     }
+    for e in &ended.read_errors {
+        eprintln!("xdrmap: {e}");
+    }
+    ended.output.map_err(Error::Output)?;
     eprintln!("{}", summary(&ended.counts));
-    if ended.read_failed {
+    Ok(if !ended.read_errors.is_empty() {
         ExitCode::from(2)
-    } else if args.strict && ended.counts.rejected > 0 {
+    } else if strict && ended.counts.rejected > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 /// Refuses outputs that would overwrite an input or each other (checked before any file is
 /// created, so nothing is truncated).
-fn clashing_paths(args: &MapArgs) -> Option<String> {
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
-    };
+fn refuse_clashing_paths(args: &MapArgs) -> Result<(), Error> {
     let outputs = [("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
     for (flag, output) in outputs {
         let Some(output) = output else { continue };
-        if let Some(input) = args.files.iter().find(|f| f.as_os_str() != "-" && same(f, output)) {
-            return Some(format!("{flag} {} is also an input; refusing to overwrite it", input.display()));
+        if let Some(input) = args.files.iter().find(|f| f.as_os_str() != "-" && same_file(f, output)) {
+            return Err(Error::Usage(format!("{flag} {} is also an input; refusing to overwrite it", input.display())));
         }
     }
     if let (Some(o), Some(r)) = (&args.output, &args.rejects) {
-        if same(o, r) {
-            return Some(format!("-o and --rejects both name {}; give them different files", o.display()));
+        if same_file(o, r) {
+            return Err(Error::Usage(format!("-o and --rejects both name {}; give them different files", o.display())));
         }
     }
-    None
+    Ok(())
 }
 
 fn summary(c: &Counts) -> String {

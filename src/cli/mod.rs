@@ -1,11 +1,14 @@
-//! Command line: raw flags are validated into settings once, before any work.
+//! Command line: raw flags (`flags`) are validated once, before any work, into what a
+//! command runs on (`config`); each subcommand is a file; errors are one type (`error`),
+//! printed here.
 
 mod check;
-mod common;
+mod config;
 mod doc;
+mod error;
 mod explain;
+mod flags;
 mod map;
-mod pipeline;
 mod progress;
 mod test;
 
@@ -44,11 +47,12 @@ pub fn run() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
+    let ran = match cli.command {
         Command::Map(args) => map::run(args),
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),
         Command::Doc(args) => doc::run(args),
-    }
+    };
+    ran.unwrap_or_else(|e| e.report())
 }

@@ -1,10 +1,14 @@
-//! A progress line on stderr for long runs, shown only when stderr is a terminal.
+//! A progress line on stderr for long runs, shown only when stderr is a terminal: a sink that
+//! counts what passes through it on its way to the real one.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
+use xdrmap::sinks::{Mapped, Sink};
+use xdrmap::sources::Ack;
 
 /// Redraws `lines, lines/s, bytes[, ETA]` at most four times a second.
-pub struct Progress {
+pub struct Progress<S> {
+    sink: S,
     enabled: bool,
     start: Instant,
     last: Instant,
@@ -14,14 +18,14 @@ pub struct Progress {
     bytes: u64,
 }
 
-impl Progress {
-    pub fn new(total: Option<u64>) -> Self {
+impl<S: Sink> Progress<S> {
+    pub fn new(sink: S, total: Option<u64>) -> Self {
         let now = Instant::now();
-        Progress { enabled: std::io::stderr().is_terminal(), start: now, last: now, total, lines: 0, bytes: 0 }
+        Progress { sink, enabled: io::stderr().is_terminal(), start: now, last: now, total, lines: 0, bytes: 0 }
     }
 
-    /// Counts a mapped chunk and redraws when it is time to.
-    pub fn advance(&mut self, lines: u64, bytes: u64) {
+    /// Counts a mapped batch and redraws when it is time to.
+    fn advance(&mut self, lines: u64, bytes: u64) {
         self.lines += lines;
         self.bytes += bytes;
         if !self.enabled || self.last.elapsed() < Duration::from_millis(250) {
@@ -36,7 +40,7 @@ impl Progress {
             let left = secs * (1.0 - done) / done.max(1e-9);
             text.push_str(&format!("  {:.0}%  ETA {}:{:02}", done * 100.0, left as u64 / 60, left as u64 % 60));
         }
-        let mut err = std::io::stderr().lock();
+        let mut err = io::stderr().lock();
         let _ = write!(err, "{text}\x1b[K");
         let _ = err.flush();
     }
@@ -44,7 +48,23 @@ impl Progress {
     /// Clears the line before the summary is printed.
     pub fn finish(&self) {
         if self.enabled && self.start.elapsed() >= Duration::from_millis(250) {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+            let _ = write!(io::stderr().lock(), "\r\x1b[K");
         }
+    }
+}
+
+impl<S: Sink> Sink for Progress<S> {
+    fn write(&mut self, batch: &Mapped) -> io::Result<()> {
+        self.sink.write(batch)?;
+        self.advance(batch.counts.lines, batch.bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
+    }
+
+    fn acknowledge(&mut self, ack: Ack) -> io::Result<()> {
+        self.sink.acknowledge(ack)
     }
 }

@@ -1,12 +1,11 @@
 //! `xdrmap test`: run the test cases that guides carry beside them.
 
-use super::common::{gather, report};
+use super::config::compile;
+use super::error::Error;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use xdrmap::cases::{self, Difference};
-use xdrmap::guide;
-use xdrmap::syntax::builtin_grammars;
 
 /// Run guide test cases.
 ///
@@ -30,16 +29,9 @@ pub struct TestArgs {
     bless: bool,
 }
 
-pub fn run(args: TestArgs) -> ExitCode {
+pub fn run(args: TestArgs) -> Result<ExitCode, Error> {
     let paths = if args.paths.is_empty() { vec![PathBuf::from("mappings")] } else { args.paths.clone() };
-    let (sources, problems) = gather(&paths);
-    if !problems.0.is_empty() {
-        return report(&problems, "");
-    }
-    let plan = match guide::compile(&sources, builtin_grammars()) {
-        Ok(plan) => plan,
-        Err(d) => return report(&d, ""),
-    };
+    let plan = compile(&paths, "")?;
     let (mut passed, mut failed, mut blessed) = (0usize, 0usize, 0usize);
     for (index, g) in plan.guides.iter().enumerate() {
         let files = cases::case_files(&g.file);
@@ -70,11 +62,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         println!("blessed {blessed} case{}; review the changes before committing", if blessed == 1 { "" } else { "s" });
     }
     println!("{passed} passed, {failed} failed");
-    if failed == 0 || blessed == failed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    Ok(if failed == 0 || blessed == failed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn describe(d: &Difference) -> String {

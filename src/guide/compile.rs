@@ -9,8 +9,8 @@ use super::plan::{
 };
 use super::spec::{FromSpec, GuideSpec, ModelSpec, Part, RowSpec, TokenSpec, TransformSpec};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
-use crate::runtime::convert;
 use crate::syntax::Grammar;
+use crate::value::check as check_value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -662,36 +662,8 @@ fn top_key_position(text: &str, key: &str) -> Option<(usize, usize)> {
     text.lines().enumerate().find_map(|(i, line)| line.find(&pattern).map(|col| (i + 1, col + 1)))
 }
 
-const TYPES: [&str; 6] = ["timestamp", "ip", "port", "integer", "string", "enum"];
-
 fn parse_type(name: &str, values: &[String]) -> Result<Type, Diagnostic> {
-    Ok(match name {
-        "timestamp" => Type::Timestamp,
-        "ip" => Type::Ip,
-        "port" => Type::Port,
-        "integer" => Type::Integer,
-        "string" => Type::String,
-        "enum" => Type::Enum(values.to_vec()),
-        other => {
-            return Err(
-                Diagnostic::new(Code::UnknownType, format!("unknown type '{other}'")).hint(hint_from(other, &TYPES))
-            );
-        }
+    Type::from_name(name, values).ok_or_else(|| {
+        Diagnostic::new(Code::UnknownType, format!("unknown type '{name}'")).hint(hint_from(name, &Type::NAMES))
     })
-}
-
-/// Checks a guide-written value (sample or constant) against a type.
-fn check_value(value: &str, ty: &Type) -> Result<(), String> {
-    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
-    match ty {
-        Type::Timestamp => {
-            convert::parse_time(value, &convert::TimeSettings::default(), epoch).map(|_| ()).map_err(String::from)
-        }
-        Type::Ip => convert::parse_ip(value).map(|_| ()).map_err(String::from),
-        Type::Port => convert::parse_port(value).map(|_| ()).map_err(String::from),
-        Type::Integer => convert::parse_integer(value).map(|_| ()).map_err(String::from),
-        Type::String => Ok(()),
-        Type::Enum(values) if values.iter().any(|v| v == value) => Ok(()),
-        Type::Enum(values) => Err(format!("not one of {}", values.join(", "))),
-    }
 }

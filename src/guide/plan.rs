@@ -3,6 +3,7 @@
 
 use crate::guide::spec::Part;
 use crate::syntax::Grammar;
+pub use crate::value::Type;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
@@ -88,35 +89,6 @@ pub struct Field {
     pub ty: Type,
     pub producer: Producer,
     pub on_invalid: OnInvalid,
-}
-
-/// The type of a token's value, and so its JSON form.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Type {
-    /// RFC 3339 UTC string.
-    Timestamp,
-    /// IPv4 or IPv6 address string.
-    Ip,
-    /// JSON number, 0-65535.
-    Port,
-    /// JSON number, unsigned 64-bit.
-    Integer,
-    String,
-    /// A string from a fixed vocabulary.
-    Enum(Vec<String>),
-}
-
-impl Type {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Type::Timestamp => "timestamp",
-            Type::Ip => "ip",
-            Type::Port => "port",
-            Type::Integer => "integer",
-            Type::String => "string",
-            Type::Enum(_) => "enum",
-        }
-    }
 }
 
 /// Where a field's value comes from.

@@ -1,4 +1,12 @@
-//! What `Mapper::explain` reports about one line: its tokens, the fields written, the errors.
+//! `Mapper::explain`: how one line travels through the plan (its tokens with their spans,
+//! the row each token fed, the fields written, the errors), as data for `xdrmap explain`.
+
+use super::mapper::{unmapped_name, Mapper};
+use super::select::select;
+use crate::guide::plan::{Producer, Transform};
+use crate::syntax::Token;
+use crate::value::text::unescape;
+use chrono::{DateTime, Utc};
 
 /// How one line travelled through the plan (see [`super::Mapper::explain`]).
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -8,6 +16,9 @@ pub struct Explanation {
     pub grammar: Option<String>,
     /// Why no event was made, when none was.
     pub rejected: Option<String>,
+    /// The code of the rejection (`R3xx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_code: Option<String>,
     pub tokens: Vec<ExplainedToken>,
     /// The fields written, in output order.
     pub fields: Vec<ExplainedField>,
@@ -52,5 +63,105 @@ pub struct ExplainedError {
     pub token: String,
     pub source: String,
     pub value: String,
+    /// The field-error code (`F4xx`).
+    pub code: String,
     pub error: String,
+}
+
+impl Mapper<'_> {
+    /// Maps one line and says how it travelled: its tokens with their spans, the row each
+    /// token fed, the keys no row maps, and the fields that failed their type.
+    pub fn explain(&mut self, line: &str, received: DateTime<Utc>) -> Explanation {
+        let mut tokens: Vec<Token<'_>> = Vec::new();
+        let guide_index = match select(self.plan, self.settings, line, &mut tokens) {
+            Ok(g) => g,
+            Err(reject) => {
+                return Explanation {
+                    rejected: Some(reject.detail),
+                    rejected_code: Some(reject.code.to_string()),
+                    ..Explanation::default()
+                };
+            }
+        };
+        let guide = &self.plan.guides[guide_index];
+        self.trace = Some(Vec::new());
+        let mut event = Vec::new();
+        self.write_event(guide_index, &tokens, received, &mut event);
+        let trace = self.trace.take().unwrap_or_default();
+        let token_of_slot = |slot: u16| self.record.slots.get(slot as usize).copied().flatten();
+        let mut is_unmapped = vec![false; tokens.len()];
+        for &i in &self.record.unmapped {
+            is_unmapped[i as usize] = true;
+        }
+        let mut explained: Vec<ExplainedToken> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ExplainedToken {
+                name: unmapped_name(t, guide).to_string(),
+                value: unescape(t.value, t.escape).into_owned(),
+                start: t.start,
+                end: t.start + t.value.len(),
+                read_by: Vec::new(),
+                used_by: Vec::new(),
+                unmapped: is_unmapped[i],
+            })
+            .collect();
+        for field in &guide.fields {
+            if let Producer::Sources(sources) = &field.producer {
+                for source in sources {
+                    if let Some(t) = token_of_slot(source.slot) {
+                        explained[t as usize].read_by.push(field.token.clone());
+                    }
+                }
+            }
+        }
+        let mut fields = Vec::new();
+        for (index, slot, rendered) in trace {
+            let field = &guide.fields[index];
+            let source = slot.map(|s| guide.slots.names[s as usize].clone());
+            if let Some(t) = slot.and_then(token_of_slot) {
+                explained[t as usize].used_by.push(field.token.clone());
+            }
+            if rendered.is_empty() {
+                continue;
+            }
+            let transform = match (&field.producer, slot) {
+                (Producer::Sources(sources), Some(slot)) => {
+                    sources.iter().find(|s| s.slot == slot).and_then(|s| s.transform.as_ref()).map(Transform::describe)
+                }
+                _ => None,
+            };
+            fields.push(ExplainedField {
+                token: field.token.clone(),
+                source: source.or_else(|| Some(field.producer.describe())),
+                converter: match transform {
+                    Some(t) => format!("{} ← {t}", field.ty.name()),
+                    None => field.ty.name().to_string(),
+                },
+                value: String::from_utf8_lossy(&rendered).into_owned(),
+            });
+        }
+        let errors = self
+            .record
+            .errors
+            .iter()
+            .map(|e| ExplainedError {
+                token: guide.fields[e.token].token.clone(),
+                source: e.source.clone(),
+                value: e.value.clone(),
+                code: e.code.to_string(),
+                error: e.reason.to_string(),
+            })
+            .collect();
+        Explanation {
+            guide: Some(guide.name.clone()),
+            grammar: Some(self.plan.grammars[guide.grammar].name().to_string()),
+            rejected: None,
+            rejected_code: None,
+            tokens: explained,
+            fields,
+            errors,
+            event: Some(String::from_utf8_lossy(&event).trim_end().to_string()),
+        }
+    }
 }

@@ -1,8 +1,29 @@
-//! Runtime phase: the plan applied to one record at a time.
+//! Runtime phase: the plan applied to one record at a time, or to a batch in one pass.
 
-pub mod convert;
 mod explain;
 mod mapper;
+mod outcome;
+mod produce;
+mod select;
 
 pub use explain::{ExplainedError, ExplainedField, ExplainedToken, Explanation};
-pub use mapper::{Mapper, Outcome, Settings};
+pub use mapper::Mapper;
+pub use outcome::{Outcome, Reject};
+
+use crate::value::time::TimeSettings;
+
+/// Run-time settings: fixed for a run, shared by every worker.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// How to read times that do not say everything themselves.
+    pub time: TimeSettings,
+    /// The value of the CustomerId parameter.
+    pub customer_id: Option<String>,
+    /// The value of the CollectorId parameter.
+    pub collector_id: Option<String>,
+    /// The value of the EventSourceId parameter.
+    pub event_source_id: Option<String>,
+    /// Map every line with this guide (index into [`Plan::guides`](crate::guide::Plan))
+    /// instead of the one that claims it.
+    pub forced_guide: Option<usize>,
+}

@@ -13,16 +13,7 @@ pub use netscaler::NetScaler;
 use std::fmt;
 use std::ops::Range;
 
-/// How a value was written on the wire, and so how to unescape it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Escape {
-    /// Raw text: used as it is.
-    None,
-    /// Inside double quotes: `\"` and `\\` are escapes.
-    Quoted,
-    /// A CEF extension value: `\=`, `\\`, `\n`, `\r` are escapes.
-    Cef,
-}
+pub use crate::value::text::Escape;
 
 /// What a token is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,6 +41,32 @@ pub struct SyntaxError {
     pub column: usize,
     /// What the grammar expected there, in words.
     pub expected: String,
+    /// The grammar gave up at one of its limits (a budget of rule calls), not at a mismatch.
+    pub limit: bool,
+}
+
+impl SyntaxError {
+    /// The error of a pest parse: its column, and what was expected there in words made by
+    /// `expected` from the rules pest names (or `fallback` when it names none). A custom error
+    /// is a limit the grammar reached.
+    pub(crate) fn from_pest<R: pest::RuleType>(
+        e: &pest::error::Error<R>,
+        expected: impl FnOnce(&[R]) -> String,
+        fallback: &str,
+    ) -> SyntaxError {
+        use pest::error::{ErrorVariant, LineColLocation};
+        let column = match e.line_col {
+            LineColLocation::Pos((_, c)) | LineColLocation::Span((_, c), _) => c,
+        };
+        let (expected, limit) = match &e.variant {
+            ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => (expected(positives), false),
+            ErrorVariant::CustomError { message } => {
+                (format!("a line the grammar can read within its limits ({message})"), true)
+            }
+            ErrorVariant::ParsingError { .. } => (fallback.to_string(), false),
+        };
+        SyntaxError { column, expected, limit }
+    }
 }
 
 impl fmt::Display for SyntaxError {

@@ -176,22 +176,13 @@ fn empty_value(key: &str, start: usize) -> Token<'_> {
 }
 
 fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {
-    let column = match error.line_col {
-        pest::error::LineColLocation::Pos((_, col)) | pest::error::LineColLocation::Span((_, col), _) => col,
+    let words = |positives: &[Rule]| {
+        let mut words: Vec<&str> = positives.iter().map(|rule| describe(*rule)).collect();
+        words.sort_unstable();
+        words.dedup();
+        words.join(" or ")
     };
-    let expected = match &error.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
-            let mut words: Vec<&str> = positives.iter().map(|rule| describe(*rule)).collect();
-            words.sort_unstable();
-            words.dedup();
-            words.join(" or ")
-        }
-        pest::error::ErrorVariant::CustomError { message } => {
-            format!("a line the grammar can read within its limits ({message})")
-        }
-        _ => "a NetScaler message".to_string(),
-    };
-    SyntaxError { column, expected }
+    SyntaxError::from_pest(&error, words, "a NetScaler message")
 }
 
 /// Words a NetScaler engineer would use for what the grammar expected.

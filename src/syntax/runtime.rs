@@ -131,19 +131,8 @@ impl Grammar for PestFile {
     fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
         out.clear();
         let pairs = self.vm.parse("line", line).map_err(|e| {
-            let column = match e.line_col {
-                pest::error::LineColLocation::Pos((_, c)) | pest::error::LineColLocation::Span((_, c), _) => c,
-            };
-            let expected = match &e.variant {
-                pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
-                    positives.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(" or ")
-                }
-                pest::error::ErrorVariant::CustomError { message } => {
-                    format!("a line the grammar can read within its limits ({message})")
-                }
-                _ => "the grammar's `line`".to_string(),
-            };
-            SyntaxError { column, expected }
+            let words = |positives: &[&str]| positives.join(" or ");
+            SyntaxError::from_pest(&e, words, "the grammar's `line`")
         })?;
         let mut open_key: Option<&'a str> = None;
         for pair in pairs.flatten() {

@@ -1,10 +1,8 @@
-//! Conversions from device text to typed values: timestamps, addresses, ports, numbers,
-//! and the transforms a guide row may apply first.
+//! Times: every form NetScaler and its relays write, read into UTC, and RFC 3339 written
+//! without allocating.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr};
 
 /// The order of day, month and year in NetScaler dates (`-dateFormat`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -270,170 +268,6 @@ fn num(b: &[u8], at: usize, len: usize) -> Result<u32, &'static str> {
     Ok(n)
 }
 
-/// Reads an IP address (v4 or v6).
-///
-/// # Errors
-/// When the text is not an address.
-pub fn parse_ip(text: &str) -> Result<IpAddr, &'static str> {
-    match parse_ipv4(text.as_bytes()) {
-        Some(v4) => Ok(IpAddr::V4(v4)),
-        None => text.parse().map_err(|_| "not an IP address"),
-    }
-}
-
-/// Dotted-quad IPv4 as the standard library reads it (four decimal octets up to 255, no
-/// leading zeros), without its general parser; `None` sends anything else there.
-fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut i = 0;
-    for (n, octet) in octets.iter_mut().enumerate() {
-        if n > 0 {
-            if b.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
-        }
-        let start = i;
-        let mut value = 0u32;
-        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-            value = value * 10 + u32::from(d - b'0');
-            i += 1;
-            if i - start > 3 {
-                return None;
-            }
-        }
-        if i == start || value > 255 || (b[start] == b'0' && i - start > 1) {
-            return None;
-        }
-        *octet = value as u8;
-    }
-    (i == b.len()).then(|| Ipv4Addr::from(octets))
-}
-
-/// Reads a TCP/UDP port.
-///
-/// # Errors
-/// When the text is not a number from 0 to 65535.
-pub fn parse_port(text: &str) -> Result<u16, &'static str> {
-    text.parse().map_err(|_| "not a port number (0-65535)")
-}
-
-/// Reads a non-negative integer (byte counts are 64-bit on newer firmware).
-///
-/// # Errors
-/// When the text is not a whole number that fits 64 bits.
-pub fn parse_integer(text: &str) -> Result<u64, &'static str> {
-    text.parse().map_err(|_| "not a whole number")
-}
-
-/// Splits `ip:port`, `[v6]:port` and unbracketed `v6:port`. A bare address has no port.
-pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
-    let Some(first) = memchr::memchr(b':', text.as_bytes()) else {
-        return (text, None);
-    };
-    if let Some(rest) = text.strip_prefix('[') {
-        if let Some((ip, port)) = rest.split_once("]:") {
-            return (ip, Some(port));
-        }
-    }
-    // One colon: `v4:port` (the common case, no address parse needed). More: a bare IPv6
-    // address, or an unbracketed IPv6 address with a port after its last colon.
-    let one_colon = memchr::memchr(b':', &text.as_bytes()[first + 1..]).is_none();
-    if one_colon {
-        let port = &text[first + 1..];
-        return match !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()) {
-            true => (&text[..first], Some(port)),
-            false => (text, None),
-        };
-    }
-    if text.parse::<IpAddr>().is_ok() {
-        return (text, None);
-    }
-    match text.rsplit_once(':') {
-        Some((ip, port)) if !port.is_empty() && port.bytes().all(|c| c.is_ascii_digit()) => (ip, Some(port)),
-        _ => (text, None),
-    }
-}
-
-/// The port of `ip:port`; a value that is only digits is a port already (CEF `spt=`).
-pub fn port_part(text: &str) -> Option<&str> {
-    match split_ip_port(text) {
-        (_, Some(port)) => Some(port),
-        (bare, None) if !bare.is_empty() && bare.bytes().all(|c| c.is_ascii_digit()) => Some(bare),
-        _ => None,
-    }
-}
-
-/// Splits a CMD_EXECUTED status: `Success` → (`Success`, none); `ERROR: text` → (`ERROR`, `text`).
-pub fn split_status(text: &str) -> (&str, Option<&str>) {
-    if let Some((head, tail)) = text.split_once(':') {
-        let is_word = !head.is_empty() && head.bytes().all(|c| c.is_ascii_uppercase() || c == b' ' || c == b'_');
-        if is_word {
-            let tail = tail.trim();
-            return (head.trim(), (!tail.is_empty()).then_some(tail));
-        }
-    }
-    (text, None)
-}
-
-/// The severity name of a syslog PRI (`134`) or a `facility.level` tag (`local0.info`).
-///
-/// # Errors
-/// When the text is neither.
-pub fn syslog_severity(text: &str) -> Result<&'static str, &'static str> {
-    const NAMES: [&str; 8] = ["Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"];
-    if !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()) {
-        let pri: u32 = text.parse().map_err(|_| "not a syslog priority")?;
-        if pri > 191 {
-            return Err("a syslog priority above 191");
-        }
-        return Ok(NAMES[(pri & 7) as usize]);
-    }
-    let level = text.rsplit('.').next().unwrap_or(text).to_ascii_lowercase();
-    let index = match level.as_str() {
-        "emerg" | "emergency" | "panic" => 0,
-        "alert" => 1,
-        "crit" | "critical" => 2,
-        "err" | "error" => 3,
-        "warn" | "warning" => 4,
-        "notice" => 5,
-        "info" | "informational" => 6,
-        "debug" => 7,
-        _ => return Err("not a syslog priority or level"),
-    };
-    Ok(NAMES[index])
-}
-
-/// Removes the escapes of a value, borrowing when there are none.
-pub fn unescape(text: &str, escape: crate::syntax::Escape) -> Cow<'_, str> {
-    use crate::syntax::Escape;
-    if escape == Escape::None || memchr::memchr(b'\\', text.as_bytes()).is_none() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match (escape, chars.next()) {
-            (_, Some('\\')) => out.push('\\'),
-            (Escape::Quoted, Some('"')) => out.push('"'),
-            (Escape::Cef, Some('=')) => out.push('='),
-            (Escape::Cef, Some('|')) => out.push('|'),
-            (Escape::Cef, Some('n')) => out.push('\n'),
-            (Escape::Cef, Some('r')) => out.push('\r'),
-            (_, Some(other)) => {
-                out.push('\\');
-                out.push(other);
-            }
-            (_, None) => out.push('\\'),
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// Formats a time as RFC 3339 UTC (`2024-07-07T19:16:12Z`, with a fraction only when there is one).
 pub fn format_time(t: &DateTime<Utc>) -> String {
     let mut out = Vec::with_capacity(32);
@@ -485,7 +319,7 @@ pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
     out.push(b'Z');
 }
 
-/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+/// The days in month `m` of year `y`.
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
@@ -495,6 +329,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     }
 }
 
+/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -572,18 +407,6 @@ mod tests {
     }
 
     #[test]
-    fn statuses_and_severities() {
-        assert_eq!(split_status("Success"), ("Success", None));
-        assert_eq!(split_status("ERROR: No such resource [name, x]"), ("ERROR", Some("No such resource [name, x]")));
-        assert_eq!(split_status("... error ..."), ("... error ...", None));
-        assert_eq!(syslog_severity("134"), Ok("Informational"));
-        assert_eq!(syslog_severity("132"), Ok("Warning"));
-        assert_eq!(syslog_severity("local0.warn"), Ok("Warning"));
-        assert_eq!(syslog_severity("Local7.Error"), Ok("Error"));
-        assert!(syslog_severity("999").is_err());
-    }
-
-    #[test]
     fn utc_fast_path_agrees_with_the_calendar() {
         let settings = TimeSettings::default();
         let received = at("2024-01-05T00:00:00Z");
@@ -601,46 +424,6 @@ mod tests {
         for (clock, ok) in [("00:00:00", true), ("24:00:00", false), ("23:60:00", false), ("23:59:60", false)] {
             let text = format!("02/29/2024:{clock} UTC");
             assert_eq!(parse_time(&text, &settings, received).is_ok(), ok, "{text}");
-        }
-    }
-
-    #[test]
-    fn ipv4_fast_path_agrees_with_the_standard_library() {
-        let mut cases: Vec<String> = [
-            "0.0.0.0",
-            "255.255.255.255",
-            "256.1.1.1",
-            "01.2.3.4",
-            "1.2.3",
-            "1.2.3.4.5",
-            "1..2.3",
-            ".1.2.3",
-            "1.2.3.",
-            "1.2.3.4 ",
-            " 1.2.3.4",
-            "1.2.3.04",
-            "1.2.3.0",
-            "10.0.0.1",
-            "1234.1.1.1",
-            "",
-            "1.2.3.4a",
-            "::1",
-            "1.2.3.-4",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        // A fixed pseudo-random sample of strings over digits and dots.
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = (seed % 16) as usize;
-            cases.push((0..len).map(|k| b"0123456789.25."[((seed >> (4 * k)) % 14) as usize] as char).collect());
-        }
-        for case in &cases {
-            assert_eq!(parse_ipv4(case.as_bytes()), case.parse::<Ipv4Addr>().ok(), "{case:?}");
         }
     }
 
@@ -678,24 +461,5 @@ mod tests {
             }
         }
         assert!(fast > 50, "{fast}");
-    }
-
-    #[test]
-    fn split_ip_port_cases() {
-        let cases = [
-            ("10.0.0.1:80", ("10.0.0.1", Some("80"))),
-            ("10.0.0.1", ("10.0.0.1", None)),
-            ("10.0.0.1:", ("10.0.0.1:", None)),
-            ("10.0.0.1:http", ("10.0.0.1:http", None)),
-            ("[1.2.3.4]:80", ("1.2.3.4", Some("80"))),
-            ("[2001:db8::1]:443", ("2001:db8::1", Some("443"))),
-            ("2001:db8::1", ("2001:db8::1", None)),
-            ("fe80::1:443", ("fe80::1:443", None)),
-            ("a1b2:c3d4:e5f6:a7b8:c9d0:e1f2:a3b4:c5d6:123", ("a1b2:c3d4:e5f6:a7b8:c9d0:e1f2:a3b4:c5d6", Some("123"))),
-            ("Mapped Ip", ("Mapped Ip", None)),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(split_ip_port(text), expected, "{text}");
-        }
     }
 }

@@ -1,0 +1,59 @@
+//! Raw flags shared by the subcommands, as clap reads them; `config` validates them.
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use std::path::PathBuf;
+use xdrmap::value::time::DateOrder;
+
+/// Which guides to load, and which one to force.
+#[derive(Debug, Args)]
+pub struct GuideArgs {
+    /// A guide file, a device folder (with guide.yaml) or a folder of devices, instead of the
+    /// built-in devices.
+    #[arg(long, value_name = "PATH")]
+    pub mapping: Option<PathBuf>,
+
+    /// Map every line with this guide instead of the one that claims it.
+    #[arg(long, value_name = "NAME")]
+    pub guide: Option<String>,
+}
+
+/// How to read times and what to put in the run-time fields.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Order of native dates, as the appliance's `-dateFormat` (YYYY/MM/DD is always read).
+    #[arg(long, value_name = "ORDER", default_value = "MMDDYYYY", value_parser = parse_order)]
+    pub date_format: DateOrder,
+
+    /// Zone of times written without one (`-timeZone LOCAL_TIME`), as an IANA name.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub timezone: chrono_tz::Tz,
+
+    /// Value of the CustomerId field.
+    #[arg(long, value_name = "ID", env = "XDRMAP_CUSTOMER_ID")]
+    pub customer_id: Option<String>,
+
+    /// Value of the CollectorId field.
+    #[arg(long, value_name = "ID", env = "XDRMAP_COLLECTOR_ID")]
+    pub collector_id: Option<String>,
+
+    /// Value of the EventSourceId field.
+    #[arg(long, value_name = "ID", env = "XDRMAP_EVENT_SOURCE_ID")]
+    pub event_source_id: Option<String>,
+
+    /// Use this receive time (RFC 3339) instead of the clock, for reproducible output.
+    #[arg(long, value_name = "TIME", value_parser = parse_received)]
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+fn parse_order(s: &str) -> Result<DateOrder, String> {
+    s.parse()
+}
+
+fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
+    s.parse().map_err(|_| format!("unknown time zone '{s}' (expected an IANA name such as Europe/Berlin)"))
+}
+
+fn parse_received(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("not an RFC 3339 time: {e}"))
+}

@@ -1,0 +1,166 @@
+//! The parts of an event that are more than `"token":value`: typed values, the object of keys
+//! no row maps (a repeated key becomes an array), and the array of fields that failed.
+
+use super::json::{write_key, write_str, write_u64};
+use crate::guide::plan::KeyHasher;
+use crate::value::Value;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash};
+
+/// Appends a value as JSON: a string, a number, or an RFC 3339 time.
+pub fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
+    match value {
+        Value::Str(s) => write_str(out, s),
+        Value::UInt(n) => write_u64(out, *n),
+        Value::Time(t) => {
+            out.push(b'"');
+            crate::value::time::write_time(out, t);
+            out.push(b'"');
+        }
+        Value::Stamp(stamp) => {
+            out.push(b'"');
+            out.extend_from_slice(stamp);
+            out.push(b'"');
+        }
+        Value::Uuid(id) => {
+            let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            write_str(out, id.hyphenated().encode_lower(&mut buf));
+        }
+    }
+}
+
+/// Up to this many unmapped values are grouped on the stack; more (a hostile line) in a map.
+const SMALL_GROUPING: usize = 64;
+
+/// Appends `"name":{…}` with one member per distinct key among `items`, in first-seen order;
+/// a key seen more than once gets an array of its values, in line order. `key` gives an
+/// item's grouping key, `label` the member name it is written under, `value` writes its value.
+pub fn write_unmapped<'s, T, K: Hash + Eq>(
+    out: &mut Vec<u8>,
+    first: &mut bool,
+    name: &str,
+    items: &[T],
+    key: impl Fn(&T) -> K,
+    label: impl Fn(&T) -> &'s str,
+    value: impl Fn(&T, &mut Vec<u8>),
+) {
+    if items.is_empty() {
+        return;
+    }
+    write_key(out, first, name);
+    out.push(b'{');
+    let mut inner_first = true;
+    let mut write_group = |out: &mut Vec<u8>, group: &[u32]| {
+        let Some(&head) = group.first() else { return };
+        write_key(out, &mut inner_first, label(&items[head as usize]));
+        if group.len() > 1 {
+            out.push(b'[');
+        }
+        for (k, &i) in group.iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            value(&items[i as usize], out);
+        }
+        if group.len() > 1 {
+            out.push(b']');
+        }
+    };
+    if items.len() <= SMALL_GROUPING {
+        // Every ordinary line: a small open-addressing table on the stack, no allocation.
+        // Each key's first item heads its group; `next` chains the group in line order.
+        let hasher = BuildHasherDefault::<KeyHasher>::default();
+        let mut table = [u32::MAX; 2 * SMALL_GROUPING];
+        let mut next = [u32::MAX; SMALL_GROUPING];
+        let mut last = [0u32; SMALL_GROUPING];
+        let mut heads = [false; SMALL_GROUPING];
+        for (p, item) in items.iter().enumerate() {
+            let k = key(item);
+            let mut h = hasher.hash_one(&k) as usize % table.len();
+            loop {
+                match table[h] {
+                    u32::MAX => {
+                        table[h] = p as u32;
+                        heads[p] = true;
+                        last[p] = p as u32;
+                        break;
+                    }
+                    q if key(&items[q as usize]) == k => {
+                        next[last[q as usize] as usize] = p as u32;
+                        last[q as usize] = p as u32;
+                        break;
+                    }
+                    _ => h = (h + 1) % table.len(),
+                }
+            }
+        }
+        let mut group = [0u32; SMALL_GROUPING];
+        for head in (0..items.len()).filter(|&p| heads[p]) {
+            let (mut len, mut p) = (0, head as u32);
+            while p != u32::MAX {
+                group[len] = p;
+                len += 1;
+                p = next[p as usize];
+            }
+            write_group(out, &group[..len]);
+        }
+    } else {
+        // Many values (a hostile line): group by key in first-seen order, in linear time.
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        let mut index: HashMap<K, usize, BuildHasherDefault<KeyHasher>> = HashMap::default();
+        for (i, item) in items.iter().enumerate() {
+            let g = *index.entry(key(item)).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i as u32);
+        }
+        for group in &groups {
+            write_group(out, group);
+        }
+    }
+    out.push(b'}');
+}
+
+/// One entry of an event's errors array: a field that failed its type.
+pub struct ErrorEntry<'e> {
+    /// The token the field would have written.
+    pub token: &'e str,
+    /// The source it read (`Nat_ip`, `@timestamp`, `expr`).
+    pub source: &'e str,
+    /// The value, as the device wrote it.
+    pub value: &'e str,
+    /// Why it failed.
+    pub error: &'e str,
+}
+
+/// Appends `"name":[{"token":…,"source":…,"value":…,"error":…},…]`, nothing when there are none.
+pub fn write_errors<'e>(
+    out: &mut Vec<u8>,
+    first: &mut bool,
+    name: &str,
+    errors: impl ExactSizeIterator<Item = ErrorEntry<'e>>,
+) {
+    if errors.len() == 0 {
+        return;
+    }
+    write_key(out, first, name);
+    out.push(b'[');
+    for (i, e) in errors.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut f = true;
+        out.push(b'{');
+        write_key(out, &mut f, "token");
+        write_str(out, e.token);
+        write_key(out, &mut f, "source");
+        write_str(out, e.source);
+        write_key(out, &mut f, "value");
+        write_str(out, e.value);
+        write_key(out, &mut f, "error");
+        write_str(out, e.error);
+        out.push(b'}');
+    }
+    out.push(b']');
+}

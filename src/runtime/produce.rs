@@ -1,0 +1,270 @@
+//! One field's value for one line: read from the line's slots (the first source present whose
+//! value passes the type, after its transform), or a constant, a parameter, a generator or an
+//! expression. Also what a field writes whatever the line, worked out once per mapper.
+
+use super::Settings;
+use crate::diag::Code;
+use crate::guide::plan::{Expression, Field, Generator, Guide, OnInvalid, Param, Producer, Source, Transform};
+use crate::guide::spec::Part;
+use crate::output::write_value;
+use crate::syntax::{Name, Token};
+use crate::value::{self, net, text, time, Invalid, Value};
+use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+
+/// A field whose value failed its type.
+pub(super) struct FieldError {
+    /// Index of the field in its guide.
+    pub token: usize,
+    pub source: String,
+    pub value: String,
+    pub code: Code,
+    pub reason: &'static str,
+}
+
+/// The state of the line being mapped, reused from line to line.
+#[derive(Default)]
+pub(super) struct Record {
+    /// Slot → index of the token that fills it.
+    pub slots: Vec<Option<u32>>,
+    /// Tokens no slot took, in line order.
+    pub unmapped: Vec<u32>,
+    pub errors: Vec<FieldError>,
+    /// The slot the last field took its value from (read by `explain`).
+    pub used_slot: Option<u16>,
+}
+
+impl Record {
+    /// Puts each token in its slot (the first occurrence wins); the rest are unmapped.
+    pub fn fill_slots(&mut self, guide: &Guide, tokens: &[Token<'_>]) {
+        self.slots.clear();
+        self.slots.resize(guide.slots.len(), None);
+        self.unmapped.clear();
+        self.errors.clear();
+        for (i, t) in tokens.iter().enumerate() {
+            if t.value.is_empty() {
+                continue;
+            }
+            let slot = match t.name {
+                Name::Field(id) => guide.slots.by_field.get(id as usize).copied().flatten(),
+                Name::Key(key) => guide.slots.by_key.get(key).copied(),
+            };
+            match slot {
+                Some(s) if self.slots[s as usize].is_none() => self.slots[s as usize] = Some(i as u32),
+                _ => self.unmapped.push(i as u32),
+            }
+        }
+    }
+
+    /// The value of field `index` for this line, or `None` when it has none (absent, or
+    /// failed and flagged). `values` holds the fields before it, for expressions.
+    #[allow(clippy::too_many_arguments)]
+    pub fn produce<'a, 'p: 'a>(
+        &mut self,
+        settings: &'p Settings,
+        guide: &'p Guide,
+        index: usize,
+        field: &'p Field,
+        tokens: &[Token<'a>],
+        received: DateTime<Utc>,
+        values: &[Option<Value<'a>>],
+    ) -> Option<Value<'a>> {
+        let given = |text: &'p str| value::read(Cow::Borrowed(text), &field.ty, &settings.time, received).ok();
+        match &field.producer {
+            Producer::Sources(sources) => self.first_valid(settings, guide, index, field, sources, tokens, received),
+            Producer::Const(text) => given(text),
+            Producer::Param(param) => param_value(settings, *param).and_then(given),
+            Producer::Generate(Generator::Uuid) => Some(Value::Uuid(uuid::Uuid::new_v4())),
+            Producer::Generate(Generator::ReceivedTime) => Some(Value::Time(received)),
+            Producer::Expr(expr) => self.evaluate(settings, index, field, expr, received, values),
+        }
+    }
+
+    /// The first source present whose value passes the field's type.
+    #[allow(clippy::too_many_arguments)]
+    fn first_valid<'a, 'p: 'a>(
+        &mut self,
+        settings: &Settings,
+        guide: &'p Guide,
+        index: usize,
+        field: &'p Field,
+        sources: &'p [Source],
+        tokens: &[Token<'a>],
+        received: DateTime<Utc>,
+    ) -> Option<Value<'a>> {
+        // The first failure, kept borrowed: most fields that fail one source are not flagged.
+        let mut failed: Option<(u16, &'a str, Invalid)> = None;
+        for source in sources {
+            let Some(t) = self.slots[source.slot as usize] else {
+                continue;
+            };
+            let token = &tokens[t as usize];
+            let raw = text::unescape(token.value, token.escape);
+            let raw = match &source.transform {
+                Some(transform) => match apply(transform, raw) {
+                    Ok(Some(v)) => v,
+                    Ok(None) => continue,
+                    Err(reason) => {
+                        failed.get_or_insert((
+                            source.slot,
+                            token.value,
+                            Invalid { code: Code::TransformFailed, reason },
+                        ));
+                        continue;
+                    }
+                },
+                None => raw,
+            };
+            if raw.is_empty() {
+                continue;
+            }
+            match value::read(raw, &field.ty, &settings.time, received) {
+                Ok(v) => {
+                    self.used_slot = Some(source.slot);
+                    return Some(v);
+                }
+                Err(invalid) => {
+                    failed.get_or_insert((source.slot, token.value, invalid));
+                }
+            }
+        }
+        if let Some((slot, value, invalid)) = failed {
+            self.flag(index, field, &guide.slots.names[slot as usize], value, invalid);
+        }
+        None
+    }
+
+    /// Evaluates an expression over the fields before it and reads the result as the type.
+    fn evaluate<'a>(
+        &mut self,
+        settings: &Settings,
+        index: usize,
+        field: &Field,
+        expr: &Expression,
+        received: DateTime<Utc>,
+        values: &[Option<Value<'a>>],
+    ) -> Option<Value<'a>> {
+        let mut ctx = std::collections::BTreeMap::new();
+        for (name, i) in &expr.inputs {
+            let v = match values.get(*i).cloned().flatten() {
+                Some(Value::Str(s)) => minijinja::Value::from(s.into_owned()),
+                Some(Value::UInt(n)) => minijinja::Value::from(n),
+                Some(Value::Time(t)) => minijinja::Value::from(time::format_time(&t)),
+                Some(Value::Stamp(s)) => minijinja::Value::from(String::from_utf8_lossy(&s).into_owned()),
+                Some(Value::Uuid(id)) => minijinja::Value::from(id.to_string()),
+                None => minijinja::Value::from(()),
+            };
+            ctx.insert(name.as_str(), v);
+        }
+        let result = match expr.compiled.eval(ctx) {
+            Ok(v) if v.is_none() || v.is_undefined() => return None,
+            Ok(v) => v.to_string(),
+            Err(e) => {
+                let invalid = Invalid { code: Code::ExprFailed, reason: expr_failure(&e) };
+                self.flag(index, field, "expr", &expr.source, invalid);
+                return None;
+            }
+        };
+        if result.is_empty() {
+            return None;
+        }
+        match value::read(Cow::Owned(result.clone()), &field.ty, &settings.time, received) {
+            Ok(v) => Some(v),
+            Err(invalid) => {
+                self.flag(index, field, "expr", &result, invalid);
+                None
+            }
+        }
+    }
+
+    fn flag(&mut self, index: usize, field: &Field, source: &str, value: &str, invalid: Invalid) {
+        if field.on_invalid == OnInvalid::Flag {
+            self.errors.push(FieldError {
+                token: index,
+                source: source.to_string(),
+                value: value.to_string(),
+                code: invalid.code,
+                reason: invalid.reason,
+            });
+        }
+    }
+}
+
+/// A run-time parameter's value, when it was given.
+fn param_value(settings: &Settings, param: Param) -> Option<&str> {
+    match param {
+        Param::CustomerId => settings.customer_id.as_deref(),
+        Param::CollectorId => settings.collector_id.as_deref(),
+        Param::EventSourceId => settings.event_source_id.as_deref(),
+    }
+}
+
+/// What a field writes when that does not depend on the line: worked out once per mapper.
+pub(super) enum Fixed {
+    /// The field reads the line (or a generator that changes per line).
+    PerLine,
+    /// A constant or parameter that is absent or fails its type: never written.
+    Omit,
+    /// A constant or parameter: `"token":value`, ready to copy.
+    Json(Box<[u8]>),
+    /// The receive time, rendered once per distinct value.
+    Received,
+}
+
+/// What a field writes whatever the line, if that is known before the first line.
+pub(super) fn fixed(field: &Field, settings: &Settings) -> Fixed {
+    let text = match &field.producer {
+        Producer::Const(text) => Some(text.as_str()),
+        Producer::Param(param) => param_value(settings, *param),
+        Producer::Generate(Generator::ReceivedTime) => return Fixed::Received,
+        Producer::Sources(_) | Producer::Generate(Generator::Uuid) | Producer::Expr(_) => return Fixed::PerLine,
+    };
+    // The received time only matters to BSD stamps, which a constant is not.
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    match text.map(|t| value::read(Cow::Borrowed(t), &field.ty, &settings.time, epoch)) {
+        Some(Ok(value)) => {
+            let mut json = field.json_key.to_vec();
+            write_value(&mut json, &value);
+            Fixed::Json(json.into())
+        }
+        None | Some(Err(_)) => Fixed::Omit,
+    }
+}
+
+/// Applies a transform. `Ok(None)`: the value has no such part (a bare address has no port).
+fn apply<'a>(transform: &'a Transform, raw: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, &'static str> {
+    let part = |raw: Cow<'a, str>, pick: fn(&str) -> Option<&str>| -> Option<Cow<'a, str>> {
+        match raw {
+            Cow::Borrowed(s) => pick(s).map(Cow::Borrowed),
+            Cow::Owned(s) => pick(&s).map(|x| Cow::Owned(x.to_string())),
+        }
+    };
+    Ok(match transform {
+        Transform::SplitIpPort(Part::Port) => part(raw, net::port_part),
+        Transform::SplitIpPort(_) => part(raw, |s| Some(net::split_ip_port(s).0)),
+        Transform::SplitStatus(Part::Reason) => part(raw, |s| text::split_status(s).1),
+        Transform::SplitStatus(_) => part(raw, |s| Some(text::split_status(s).0)),
+        Transform::Map(pairs) => {
+            let found = pairs.iter().find(|(from, _)| from.eq_ignore_ascii_case(&raw));
+            Some(found.map_or(raw, |(_, to)| Cow::Borrowed(to.as_str())))
+        }
+        Transform::SyslogSeverity => Some(Cow::Borrowed(text::syslog_severity(&raw)?)),
+        Transform::Before(sep) => Some(match raw {
+            Cow::Borrowed(s) => Cow::Borrowed(s.split_once(sep.as_str()).map_or(s, |(a, _)| a)),
+            Cow::Owned(s) => Cow::Owned(s.split_once(sep.as_str()).map_or(s.as_str(), |(a, _)| a).to_string()),
+        }),
+        Transform::After(sep) => Some(match raw {
+            Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(sep.as_str()).map_or(s, |(_, b)| b)),
+            Cow::Owned(s) => Cow::Owned(s.rsplit_once(sep.as_str()).map_or(s.as_str(), |(_, b)| b).to_string()),
+        }),
+    })
+}
+
+/// Why an expression failed, in words that do not depend on the line.
+fn expr_failure(e: &minijinja::Error) -> &'static str {
+    match e.kind() {
+        minijinja::ErrorKind::UndefinedError => "expression read an undefined value",
+        minijinja::ErrorKind::InvalidOperation => "expression made an invalid operation",
+        _ => "expression failed",
+    }
+}

@@ -1,0 +1,85 @@
+//! Sinks: where results go. A [`Sink`] takes each mapped batch (its events and its rejects,
+//! in input order), makes them durable on `flush`, and fires the sources' acknowledgements
+//! once they are: JSON Lines files and streams today ([`JsonLines`]), a message bus later.
+
+mod json_lines;
+
+pub use json_lines::JsonLines;
+
+use crate::runtime::Reject;
+use crate::sources::{Ack, Origin};
+use std::io;
+use std::ops::AddAssign;
+
+/// A batch after mapping: what a sink writes.
+pub struct Mapped {
+    /// The batch's place in the run.
+    pub seq: u64,
+    /// The bytes of input it held.
+    pub bytes: u64,
+    /// One JSON object per mapped line, each ended by `\n`, in line order.
+    pub events: Vec<u8>,
+    /// The lines that were rejected, in line order.
+    pub rejects: Vec<Rejected>,
+    /// What became of its lines.
+    pub counts: Counts,
+    /// The source's acknowledgement, for the sink to fire once the batch is durable.
+    pub ack: Ack,
+}
+
+/// A line that could not be mapped, kept whole with where it came from and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// Where the line came from.
+    pub origin: Origin,
+    /// Why it was rejected.
+    pub reject: Reject,
+    /// The line (without its line ending).
+    pub text: String,
+}
+
+/// What became of the lines of a batch, or of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Lines read.
+    pub lines: u64,
+    /// Lines of blanks, skipped.
+    pub blank: u64,
+    /// Events written.
+    pub events: u64,
+    /// Events with at least one field error.
+    pub with_errors: u64,
+    /// Lines rejected.
+    pub rejected: u64,
+}
+
+impl AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.lines += o.lines;
+        self.blank += o.blank;
+        self.events += o.events;
+        self.with_errors += o.with_errors;
+        self.rejected += o.rejected;
+    }
+}
+
+/// Takes mapped batches, in input order.
+pub trait Sink {
+    /// Takes one mapped batch.
+    ///
+    /// # Errors
+    /// When the results cannot be written; the run then stops.
+    fn write(&mut self, batch: &Mapped) -> io::Result<()>;
+
+    /// Makes everything written so far durable, then fires the acknowledgements it holds.
+    ///
+    /// # Errors
+    /// When the results cannot be written.
+    fn flush(&mut self) -> io::Result<()>;
+
+    /// Takes the acknowledgement of a batch already written, to fire once it is durable.
+    ///
+    /// # Errors
+    /// When making the batch durable fails.
+    fn acknowledge(&mut self, ack: Ack) -> io::Result<()>;
+}

@@ -1,0 +1,81 @@
+//! Files and standard input (`-`) as a source, read one after the other in chunks of whole
+//! lines.
+
+use super::{Ack, Batch, Chunker, Clock, Origin, Pool, ReadError, Source, CHUNK_BYTES};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// An open input: its name and its chunker.
+type Open = (Arc<str>, Chunker<Box<dyn Read + Send>>);
+
+/// Reads each input in turn; `-` is standard input.
+pub struct Files {
+    inputs: Vec<PathBuf>,
+    next: usize,
+    current: Option<Open>,
+    seq: u64,
+    clock: Clock,
+}
+
+impl Files {
+    /// A source over `inputs` (none reads standard input), stamping batches with `clock`.
+    pub fn new(inputs: Vec<PathBuf>, clock: Clock) -> Self {
+        let inputs = if inputs.is_empty() { vec![PathBuf::from("-")] } else { inputs };
+        Files { inputs, next: 0, current: None, seq: 0, clock }
+    }
+
+    /// Opens the next input; `None` when there is none left.
+    fn open_next(&mut self) -> Option<Result<(), ReadError>> {
+        let input = self.inputs.get(self.next)?;
+        self.next += 1;
+        let name: Arc<str> = Arc::from(input.display().to_string());
+        let reader: Box<dyn Read + Send> = if input.as_os_str() == "-" {
+            Box::new(io::stdin())
+        } else {
+            match File::open(input) {
+                Ok(f) => Box::new(f),
+                Err(error) => return Some(Err(ReadError { input: name, opening: true, error })),
+            }
+        };
+        self.current = Some((name, Chunker::new(reader)));
+        Some(Ok(()))
+    }
+}
+
+impl Source for Files {
+    fn next_batch(&mut self, pool: &Pool) -> Option<Result<Batch, ReadError>> {
+        loop {
+            if self.current.is_none() {
+                if let Err(e) = self.open_next()? {
+                    return Some(Err(e));
+                }
+            }
+            let (name, chunker) = self.current.as_mut()?;
+            match chunker.next_chunk(pool.take(CHUNK_BYTES + 64 * 1024)) {
+                Ok(Some((line, data))) => {
+                    let origin = Origin { source: Arc::clone(name), line };
+                    let batch = Batch { seq: self.seq, origin, data, received: self.clock.now(), ack: Ack::none() };
+                    self.seq += 1;
+                    return Some(Ok(batch));
+                }
+                Ok(None) => self.current = None,
+                Err(error) => {
+                    let input = Arc::clone(name);
+                    self.current = None;
+                    return Some(Err(ReadError { input, opening: false, error }));
+                }
+            }
+        }
+    }
+
+    /// The size of the inputs when all are files.
+    fn size(&self) -> Option<u64> {
+        let size = |p: &PathBuf| match p.as_os_str() == "-" {
+            true => None,
+            false => std::fs::metadata(p).ok().map(|m| m.len()),
+        };
+        self.inputs.iter().map(size).sum()
+    }
+}
