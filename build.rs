@@ -8,12 +8,16 @@
 //!   its rules are written) and `kind(Rule) -> Kind` (what each rule's pair is for the engine),
 //!   included by the module that derives the grammar's parser.
 //!
-//! The token conventions are those of `grammar/README.md`: silent rules are structure; `key*`
-//! rules open a pair and `value*` rules close it (`value_quoted` with quote escapes, `value_cef`
-//! with CEF escapes); `bad_line` is a line of a batch the rules do not fit; every other rule
-//! that can produce a pair is a field. A rule produces a pair only where pest makes one for
-//! it: reached outside atomic rules (`@{}`) and outside lookahead (`&`, `!`).
+//! The token conventions are those of `grammar/README.md`, by rule name as
+//! `src/syntax/conventions.rs` (shared with the loader of `.pest` files) says. Silent rules
+//! are structure, and a rule produces a pair only where pest makes one for it: reached
+//! outside atomic rules (`@{}`) and outside lookahead (`&`, `!`).
 
+#[allow(dead_code)] // the build uses the roles, not every helper
+#[path = "src/syntax/conventions.rs"]
+mod conventions;
+
+use conventions::{role, Role};
 use pest_meta::ast::{Expr, Rule as AstRule, RuleType};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -72,30 +76,6 @@ fn devices(mappings: &Path) -> String {
     code
 }
 
-/// What a rule's pair is, by the token conventions.
-enum Kind {
-    Key,
-    Value(&'static str),
-    Field,
-    Bad,
-}
-
-fn kind_of(name: &str) -> Kind {
-    if name == "bad_line" {
-        Kind::Bad
-    } else if name == "key" || name.starts_with("key_") {
-        Kind::Key
-    } else if name == "value_quoted" {
-        Kind::Value("Quoted")
-    } else if name == "value_cef" {
-        Kind::Value("Cef")
-    } else if name == "value" || name.starts_with("value_") {
-        Kind::Value("None")
-    } else {
-        Kind::Field
-    }
-}
-
 /// `FIELDS` and `kind` for one grammar file.
 fn token_table(pest: &Path) -> String {
     let text = std::fs::read_to_string(pest).unwrap_or_else(|e| panic!("cannot read {}: {e}", pest.display()));
@@ -107,11 +87,11 @@ fn token_table(pest: &Path) -> String {
     let mut fields = Vec::new();
     let mut arms = String::new();
     for rule in rules.iter().filter(|r| produced.contains(r.name.as_str())) {
-        let arm = match kind_of(&rule.name) {
-            Kind::Bad => "Kind::Bad".to_string(),
-            Kind::Key => "Kind::Key".to_string(),
-            Kind::Value(escape) => format!("Kind::Value(Escape::{escape})"),
-            Kind::Field => {
+        let arm = match role(&rule.name) {
+            Role::BadLine => "Kind::Bad".to_string(),
+            Role::Key => "Kind::Key".to_string(),
+            Role::Value(escape) => format!("Kind::Value(Escape::{escape:?})"),
+            Role::Field => {
                 fields.push(rule.name.clone());
                 format!("Kind::Field({})", fields.len() - 1)
             }

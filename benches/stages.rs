@@ -36,7 +36,9 @@ fn main() {
     #[cfg(feature = "runtime-grammars")]
     let runtime = {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/netscaler.pest");
-        xdrmap::syntax::runtime::PestFile::load(std::path::Path::new(path)).0.expect("netscaler.pest loads at run time")
+        xdrmap::syntax::pest_file::PestFile::load(std::path::Path::new(path))
+            .0
+            .expect("netscaler.pest loads at run time")
     };
     let (mut by_line, mut by_chunk, mut engine, mut vm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {

@@ -6,6 +6,7 @@ extern crate alloc;
 pub mod cases;
 pub mod diag;
 pub mod guide;
+pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod runtime;

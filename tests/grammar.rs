@@ -239,7 +239,7 @@ fn a_batch_tokenizes_each_line_as_the_line_alone() {
 #[cfg(feature = "runtime-grammars")]
 #[test]
 fn the_fast_pairs_rule_reads_what_pairs_reads() {
-    use xdrmap::syntax::runtime::PestFile;
+    use xdrmap::syntax::pest_file::PestFile;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("grammar/netscaler.pest")).unwrap();
     let general = text.replace("pairs_fast | pairs", "pairs");

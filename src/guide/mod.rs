@@ -6,6 +6,6 @@ mod locate;
 pub mod plan;
 pub mod spec;
 
-pub use compile::{compile, MODEL};
+pub use compile::compile;
 pub use load::{builtin_sources, cases_dir, load_sources, BuiltinDevice, GuideSource, BUILTIN_DEVICES, GUIDE_FILE};
 pub use plan::Plan;

@@ -98,24 +98,7 @@ fn errors_field() -> String {
     "_errors".to_string()
 }
 
-/// A token of the data model: its type, and the vocabulary of an enum.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenSpec {
-    #[serde(rename = "type")]
-    pub ty: String,
-    #[serde(default)]
-    pub values: Vec<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-/// The data model file (`mappings/model/xdr.yaml`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSpec {
-    pub tokens: BTreeMap<String, TokenSpec>,
-}
+pub use crate::model::TokenSpec;
 
 /// One row of a mapping table.
 #[derive(Debug, Deserialize)]

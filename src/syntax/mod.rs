@@ -4,9 +4,13 @@
 //! - a `key` (or `key_*`) token opens a pair, the next `value` (or `value_*`) token closes it;
 //! - every other token is a field the grammar names itself, read by a guide as `@rule`.
 
+#[cfg(feature = "runtime-grammars")]
+mod conventions;
+#[cfg(feature = "runtime-grammars")]
+mod lint;
 mod netscaler;
 #[cfg(feature = "runtime-grammars")]
-pub mod runtime;
+pub mod pest_file;
 
 pub use netscaler::NetScaler;
 

@@ -1,0 +1,74 @@
+//! A row's transform, checked against the row's type.
+
+use super::{GuideCompiler, RowAt};
+use crate::diag::Code;
+use crate::guide::plan::Transform;
+use crate::guide::spec::{Part, TransformSpec};
+use crate::value::Type;
+
+impl GuideCompiler<'_> {
+    pub(super) fn transform(&mut self, spec: &TransformSpec, ty: &Type, at: &RowAt) -> Option<Transform> {
+        let wrong =
+            |part: Part, wanted: &[(Part, Type)]| wanted.iter().find(|(p, _)| *p == part).map(|(_, t)| t.clone());
+        let t = match spec {
+            TransformSpec::SplitIpPort(part) => {
+                let expected = wrong(*part, &[(Part::Ip, Type::Ip), (Part::Port, Type::Port)]);
+                if expected.as_ref() != Some(ty) {
+                    let message = match expected {
+                        Some(e) => format!(
+                            "split_ip_port: {} gives type '{}', but the row's type is '{}'",
+                            part_name(*part),
+                            e.name(),
+                            ty.name()
+                        ),
+                        None => format!("split_ip_port takes `ip` or `port`, not `{}`", part_name(*part)),
+                    };
+                    self.problem(Code::Transform, message, at, "transform");
+                    return None;
+                }
+                Transform::SplitIpPort(*part)
+            }
+            TransformSpec::SplitStatus(part) => {
+                if !matches!(part, Part::Outcome | Part::Reason) {
+                    self.problem(
+                        Code::Transform,
+                        format!("split_status takes `outcome` or `reason`, not `{}`", part_name(*part)),
+                        at,
+                        "transform",
+                    );
+                    return None;
+                }
+                Transform::SplitStatus(*part)
+            }
+            TransformSpec::Map(pairs) => {
+                if let Type::Enum(values) = ty {
+                    for out in pairs.values() {
+                        if !values.contains(out) {
+                            self.problem(
+                                Code::Transform,
+                                format!("map gives '{out}', which is not one of the token's values"),
+                                at,
+                                "transform",
+                            )
+                            .hint = Some(format!("values: {}", values.join(", ")));
+                        }
+                    }
+                }
+                Transform::Map(pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            }
+            TransformSpec::SyslogSeverity => Transform::SyslogSeverity,
+            TransformSpec::Before(sep) => Transform::Before(sep.clone()),
+            TransformSpec::After(sep) => Transform::After(sep.clone()),
+        };
+        Some(t)
+    }
+}
+
+fn part_name(part: Part) -> &'static str {
+    match part {
+        Part::Ip => "ip",
+        Part::Port => "port",
+        Part::Outcome => "outcome",
+        Part::Reason => "reason",
+    }
+}

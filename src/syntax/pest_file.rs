@@ -1,0 +1,168 @@
+//! Grammars loaded at startup from a `.pest` file (pest_meta + pest_vm), so that a device with
+//! a new syntax is added with data files only. They follow the token conventions of the
+//! compiled grammars (see `grammar/README.md`); the entry rule is `line`.
+
+use super::conventions::{role, Role, ValueEscape};
+use super::lint::swallowing_optionals;
+use super::{Escape, Grammar, Name, SyntaxError, Token};
+use pest_meta::ast::RuleType;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A grammar read from a `.pest` file.
+pub struct PestFile {
+    name: String,
+    vm: pest_vm::Vm,
+    /// Field names (rule names), leaked once per load so that [`Grammar::fields`] can lend them.
+    fields: Vec<&'static str>,
+    kinds: HashMap<String, Kind>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Key,
+    Value(Escape),
+    Field(u16),
+}
+
+/// A problem in a grammar file, with its place.
+#[derive(Debug, Clone)]
+pub struct GrammarProblem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    /// A warning does not stop the grammar from loading.
+    pub warning: bool,
+}
+
+/// Rule calls one line may take. A grammar from a file can be exponential on some input
+/// (`a = { "x" ~ a ~ "y" | "x" ~ a ~ "z" | "x" }`); past this budget the line is rejected
+/// instead of stalling the run. pest's limit is process-wide, so it also bounds the compiled
+/// grammar, whose ordinary lines take a few thousand calls.
+pub const CALL_LIMIT: usize = 10_000_000;
+
+impl PestFile {
+    /// Loads and checks a grammar file. Returns the grammar (when it loads) and every problem.
+    pub fn load(path: &Path) -> (Option<PestFile>, Vec<GrammarProblem>) {
+        pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return (None, vec![problem(0, 0, format!("cannot read grammar: {e}"), false)]),
+        };
+        let optimized = match pest_meta::parse_and_optimize(&text) {
+            Ok((_, rules)) => rules,
+            Err(errors) => {
+                let problems = errors
+                    .into_iter()
+                    .map(|e| {
+                        let (line, column) = match e.line_col {
+                            pest::error::LineColLocation::Pos(p) | pest::error::LineColLocation::Span(p, _) => p,
+                        };
+                        problem(line, column, e.variant.message().into_owned(), false)
+                    })
+                    .collect();
+                return (None, problems);
+            }
+        };
+        let ast = pest_meta::parser::parse(pest_meta::parser::Rule::grammar_rules, &text)
+            .ok()
+            .and_then(|pairs| pest_meta::parser::consume_rules(pairs).ok())
+            .unwrap_or_default();
+        let mut problems = Vec::new();
+        if !ast.iter().any(|r| r.name == "line") {
+            problems.push(problem(
+                1,
+                1,
+                "the grammar has no `line` rule (the entry rule for one log line)".into(),
+                false,
+            ));
+        }
+        problems.extend(swallowing_optionals(&ast, &text));
+        let mut fields = Vec::new();
+        let mut kinds = HashMap::new();
+        for rule in &ast {
+            if rule.ty == RuleType::Silent || rule.name == "line" {
+                continue;
+            }
+            let kind = match role(&rule.name) {
+                Role::Key => Kind::Key,
+                Role::Value(ValueEscape::None) => Kind::Value(Escape::None),
+                Role::Value(ValueEscape::Quoted) => Kind::Value(Escape::Quoted),
+                Role::Value(ValueEscape::Cef) => Kind::Value(Escape::Cef),
+                // One line at a time here: a `bad_line` rule is an ordinary field.
+                Role::Field | Role::BadLine => {
+                    fields.push(&*Box::leak(rule.name.clone().into_boxed_str()));
+                    Kind::Field(fields.len() as u16 - 1)
+                }
+            };
+            kinds.insert(rule.name.clone(), kind);
+        }
+        if problems.iter().any(|p| !p.warning) {
+            return (None, problems);
+        }
+        let name = path.to_string_lossy().into_owned();
+        (Some(PestFile { name, vm: pest_vm::Vm::new(optimized), fields, kinds }), problems)
+    }
+}
+
+pub(super) fn problem(line: usize, column: usize, message: String, warning: bool) -> GrammarProblem {
+    GrammarProblem { line, column, message, warning }
+}
+
+/// Resolves a guide's `match.grammar` that names a file, relative to the guide's folder.
+pub fn grammar_path(guide_file: &Path, grammar: &str) -> PathBuf {
+    let path = Path::new(grammar);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    guide_file.parent().unwrap_or(Path::new(".")).join(path)
+}
+
+impl Grammar for PestFile {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn fields(&self) -> &[&str] {
+        &self.fields
+    }
+
+    fn has_keys(&self) -> bool {
+        self.kinds.values().any(|k| matches!(k, Kind::Key))
+    }
+
+    fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
+        out.clear();
+        let pairs = self.vm.parse("line", line).map_err(|e| {
+            let words = |positives: &[&str]| positives.join(" or ");
+            SyntaxError::from_pest(&e, words, "the grammar's `line`")
+        })?;
+        let mut open_key: Option<&'a str> = None;
+        for pair in pairs.flatten() {
+            if pair.clone().into_inner().peek().is_some() {
+                continue; // structure: only leaves carry data
+            }
+            let Some(kind) = self.kinds.get(pair.as_rule()) else { continue };
+            let span = pair.as_span();
+            let start = span.start();
+            // Slice the caller's line (not the span) so the token borrows from it alone.
+            let text: &'a str = line.get(start..span.end()).unwrap_or("");
+            match *kind {
+                Kind::Key => {
+                    if let Some(key) = open_key.replace(text) {
+                        out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start });
+                    }
+                }
+                Kind::Value(escape) => {
+                    let key = open_key.take().unwrap_or("");
+                    out.push(Token { name: Name::Key(key), value: text.trim_end_matches(' '), escape, start });
+                }
+                Kind::Field(id) => out.push(Token { name: Name::Field(id), value: text, escape: Escape::None, start }),
+            }
+        }
+        if let Some(key) = open_key {
+            out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start: line.len() });
+        }
+        Ok(())
+    }
+}
