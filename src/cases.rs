@@ -37,14 +37,19 @@ pub struct Case {
 #[serde(deny_unknown_fields)]
 pub struct CaseSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The date order (`MMDDYYYY`, `DDMMYYYY`, `YYYYMMDD`), as `--date-format`.
     pub date_format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The IANA zone of times written without one, as `--timezone`.
     pub timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The CustomerId parameter.
     pub customer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The CollectorId parameter.
     pub collector_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The EventSourceId parameter.
     pub event_source_id: Option<String>,
 }
 
@@ -62,11 +67,28 @@ impl CaseSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Difference {
     /// Expected, not produced.
-    Missing { field: String, expected: String },
+    Missing {
+        /// The field's path in the event.
+        field: String,
+        /// Its expected value, as JSON.
+        expected: String,
+    },
     /// Produced, not expected.
-    Extra { field: String, actual: String },
+    Extra {
+        /// The field's path in the event.
+        field: String,
+        /// Its value, as JSON.
+        actual: String,
+    },
     /// Produced with another value.
-    Changed { field: String, expected: String, actual: String },
+    Changed {
+        /// The field's path in the event.
+        field: String,
+        /// Its expected value, as JSON.
+        expected: String,
+        /// Its value, as JSON.
+        actual: String,
+    },
     /// Anything else: unreadable case, rejected line, wrong guide.
     Problem(String),
 }
@@ -74,7 +96,9 @@ pub enum Difference {
 /// The result of one case.
 #[derive(Debug)]
 pub struct CaseResult {
+    /// The case file.
     pub file: PathBuf,
+    /// What differs; empty when the case passed.
     pub differences: Vec<Difference>,
     /// What the guide made of the line (for --bless), when it made an event.
     actual: Option<BTreeMap<String, Value>>,
@@ -84,6 +108,7 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// Whether the event was as expected.
     pub fn passed(&self) -> bool {
         self.differences.is_empty()
     }

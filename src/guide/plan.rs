@@ -11,7 +11,9 @@ use std::path::PathBuf;
 /// Everything the engine needs, resolved: no name is looked up per record except a
 /// device key in [`Slots::by_key`].
 pub struct Plan {
+    /// The grammars guides read lines with, indexed by [`Guide::grammar`].
     pub grammars: Vec<Box<dyn Grammar>>,
+    /// The guides, in the order they claim lines.
     pub guides: Vec<Guide>,
     /// Problems that do not stop the plan (`W...` codes), for `check` to show.
     pub warnings: Vec<crate::diag::Diagnostic>,
@@ -19,14 +21,19 @@ pub struct Plan {
 
 /// One compiled device guide.
 pub struct Guide {
+    /// The guide's short name (`--guide`).
     pub name: String,
+    /// The vendor document's title.
     pub title: String,
     /// Where the guide came from (`<built-in>/...` for the embedded one).
     pub file: PathBuf,
+    /// The device details.
     pub device: Device,
     /// Index into [`Plan::grammars`].
     pub grammar: usize,
+    /// Which lines the guide claims.
     pub claim: Claim,
+    /// Where each source value of a line is kept while it is mapped.
     pub slots: Slots,
     /// Data fields then internal fields, in the guide's order.
     pub fields: Vec<Field>,
@@ -43,17 +50,25 @@ pub struct Guide {
 /// The guide's device details.
 #[derive(Clone, Debug)]
 pub struct Device {
+    /// The device type (`Loadbalancer`).
     pub device_type: String,
+    /// The vendor.
     pub vendor: String,
+    /// The product.
     pub product: String,
+    /// The model, when the guide names one.
     pub model: Option<String>,
+    /// The firmware versions the guide covers.
     pub supported_versions: Vec<String>,
+    /// The log formats the device writes.
     pub formats: Vec<String>,
 }
 
 /// Which lines a guide claims.
 pub struct Claim {
+    /// Whether it claims lines without a CEF header.
     pub native: bool,
+    /// The CEF vendor and product pairs it claims.
     pub cef: Vec<(String, String)>,
     /// The grammar's `@cef_vendor` and `@cef_product` fields, when it has them.
     pub cef_fields: Option<(u16, u16)>,
@@ -70,10 +85,12 @@ pub struct Slots {
 }
 
 impl Slots {
+    /// The number of slots.
     pub fn len(&self) -> usize {
         self.names.len()
     }
 
+    /// Whether the guide reads no source at all.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
@@ -81,13 +98,17 @@ impl Slots {
 
 /// One output token and how to produce it.
 pub struct Field {
+    /// The token it writes.
     pub token: String,
     /// `"token":` as JSON, written before the value.
     pub json_key: Box<[u8]>,
     /// The vendor's source column, for reports.
     pub source: Option<String>,
+    /// The type of its value.
     pub ty: Type,
+    /// Where its value comes from.
     pub producer: Producer,
+    /// What happens when its value fails its type.
     pub on_invalid: OnInvalid,
 }
 
@@ -95,27 +116,38 @@ pub struct Field {
 pub enum Producer {
     /// The first source present whose value passes the type.
     Sources(Vec<Source>),
+    /// A constant.
     Const(String),
+    /// A value given at run time.
     Param(Param),
+    /// A value made per event.
     Generate(Generator),
+    /// An expression over earlier fields.
     Expr(Expression),
 }
 
 /// One source of a field: a slot and the transform applied to its value.
 pub struct Source {
+    /// The slot the source's value is kept in.
     pub slot: u16,
+    /// What is done to the value before its type is read.
     pub transform: Option<Transform>,
 }
 
 /// A resolved transform.
 #[derive(Clone, Debug)]
 pub enum Transform {
+    /// The address or the port of `ip:port`.
     SplitIpPort(Part),
+    /// The outcome or the reason of a CMD_EXECUTED status.
     SplitStatus(Part),
     /// Pairs compared without regard to ASCII case.
     Map(Vec<(String, String)>),
+    /// A syslog priority or level, as a severity name.
     SyslogSeverity,
+    /// The text before the first separator.
     Before(String),
+    /// The text after the last separator.
     After(String),
 }
 
@@ -152,12 +184,16 @@ impl Producer {
 /// Values given at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Param {
+    /// `customer_id`.
     CustomerId,
+    /// `collector_id`.
     CollectorId,
+    /// `event_source_id`.
     EventSourceId,
 }
 
 impl Param {
+    /// Every parameter, by the name a guide writes.
     pub const ALL: [(&'static str, Param); 3] = [
         ("customer_id", Param::CustomerId),
         ("collector_id", Param::CollectorId),
@@ -175,6 +211,7 @@ pub enum Generator {
 }
 
 impl Generator {
+    /// Every generator, by the name a guide writes.
     pub const ALL: [(&'static str, Generator); 2] =
         [("uuid", Generator::Uuid), ("received_time", Generator::ReceivedTime)];
 }
@@ -190,7 +227,9 @@ pub enum OnInvalid {
 
 /// A compiled minijinja expression and the earlier fields it reads.
 pub struct Expression {
+    /// The expression as the guide writes it.
     pub source: String,
+    /// The compiled expression.
     pub compiled: minijinja::Expression<'static, 'static>,
     /// Variable name → index of the field that produces it.
     pub inputs: Vec<(String, usize)>,

@@ -14,10 +14,13 @@ pub struct GuideSpec {
     /// Where the vendor document comes from (publisher, date).
     #[serde(default)]
     pub reference: Option<String>,
+    /// The guide's "Device Details".
     pub device: DeviceSpec,
     #[serde(rename = "match")]
+    /// Which lines the guide claims, and with which grammar.
     pub matcher: MatchSpec,
     #[serde(default)]
+    /// What the guide adds to each event besides its tokens.
     pub options: OptionsSpec,
     /// Tokens this guide adds to the data model.
     #[serde(default)]
@@ -34,14 +37,20 @@ pub struct GuideSpec {
 #[serde(deny_unknown_fields)]
 pub struct DeviceSpec {
     #[serde(rename = "type")]
+    /// The device type (`Loadbalancer`).
     pub device_type: String,
+    /// The vendor.
     pub vendor: String,
+    /// The product.
     pub product: String,
     #[serde(default)]
+    /// The model.
     pub model: Option<String>,
     #[serde(default)]
+    /// The firmware versions the guide covers.
     pub supported_versions: Vec<String>,
     #[serde(default)]
+    /// The log formats the device writes.
     pub formats: Vec<String>,
 }
 
@@ -65,8 +74,11 @@ fn yes() -> bool {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// A CEF vendor and product pair a guide claims.
 pub struct CefMatch {
+    /// The CEF header's vendor.
     pub vendor: String,
+    /// The CEF header's product.
     pub product: String,
 }
 
@@ -78,6 +90,7 @@ pub struct OptionsSpec {
     #[serde(default = "yes")]
     pub keep_unmapped: bool,
     #[serde(default = "unmapped_field")]
+    /// The name of the object the unmapped keys are kept under.
     pub unmapped_field: String,
     /// Where an event records the fields that failed their type.
     #[serde(default = "errors_field")]
@@ -113,6 +126,7 @@ pub struct RowSpec {
     #[serde(default)]
     pub sample: Option<serde_yaml::Value>,
     #[serde(default)]
+    /// What the vendor says the token means.
     pub description: Option<String>,
     /// Keys (or `@grammar_fields`) to read, first present and valid wins.
     #[serde(default)]
@@ -130,8 +144,10 @@ pub struct RowSpec {
     #[serde(default)]
     pub expr: Option<String>,
     #[serde(default, rename = "type")]
+    /// The token's type, when the row states it (it must agree with the model).
     pub ty: Option<String>,
     #[serde(default)]
+    /// A transform applied to every source of the row.
     pub transform: Option<TransformSpec>,
     /// `flag` (default): a value that fails its type is recorded in the event's errors;
     /// `skip`: it is passed over silently.
@@ -143,11 +159,19 @@ pub struct RowSpec {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum FromSpec {
+    /// A source key, or `@field`.
     Key(String),
-    WithTransform { key: String, transform: TransformSpec },
+    /// A key with a transform of its own.
+    WithTransform {
+        /// The source key, or `@field`.
+        key: String,
+        /// What is done to its value first.
+        transform: TransformSpec,
+    },
 }
 
 impl FromSpec {
+    /// The source key, or `@field`.
     pub fn key(&self) -> &str {
         match self {
             FromSpec::Key(key) | FromSpec::WithTransform { key, .. } => key,
@@ -223,9 +247,13 @@ impl<'de> Deserialize<'de> for TransformSpec {
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Part {
+    /// The address.
     Ip,
+    /// The port.
     Port,
+    /// The outcome word (`Success`, `ERROR`).
     Outcome,
+    /// The reason after it.
     Reason,
 }
 

@@ -13,12 +13,14 @@ use chrono::{DateTime, Utc};
 pub struct Explanation {
     /// The guide that mapped the line.
     pub guide: Option<String>,
+    /// The grammar that tokenized it.
     pub grammar: Option<String>,
     /// Why no event was made, when none was.
     pub rejected: Option<String>,
     /// The code of the rejection (`R3xx`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_code: Option<String>,
+    /// The line's tokens, in line order.
     pub tokens: Vec<ExplainedToken>,
     /// The fields written, in output order.
     pub fields: Vec<ExplainedField>,
@@ -33,9 +35,11 @@ pub struct Explanation {
 pub struct ExplainedToken {
     /// The device's key, or `@field` for a field the grammar names.
     pub name: String,
+    /// The value, unescaped.
     pub value: String,
     /// Byte span of the value in the line.
     pub start: usize,
+    /// Where the value ends.
     pub end: usize,
     /// Tokens of the guide whose rows list this source.
     pub read_by: Vec<String>,
@@ -48,6 +52,7 @@ pub struct ExplainedToken {
 /// A field written to the event.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ExplainedField {
+    /// The token written.
     pub token: String,
     /// The source it came from (`Source`, `@timestamp`) or how it was made (`const`, ...).
     pub source: Option<String>,
@@ -60,11 +65,15 @@ pub struct ExplainedField {
 /// A field that failed its type.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ExplainedError {
+    /// The token the field would have written.
     pub token: String,
+    /// The source it read.
     pub source: String,
+    /// The value, as the device wrote it.
     pub value: String,
     /// The field-error code (`F4xx`).
     pub code: String,
+    /// Why it failed.
     pub error: String,
 }
 

@@ -31,8 +31,11 @@ pub enum Name<'a> {
 /// One token of a line: its name, its text (borrowed) and where it starts.
 #[derive(Clone, Copy, Debug)]
 pub struct Token<'a> {
+    /// The key or the field.
     pub name: Name<'a>,
+    /// The text, as the device wrote it (escapes undone only when used).
     pub value: &'a str,
+    /// How the text is escaped.
     pub escape: Escape,
     /// Byte offset of the value in the line.
     pub start: usize,
@@ -156,7 +159,7 @@ pub fn line_text(line: &str) -> &str {
 
 /// Empties a token buffer and hands its allocation to a new lifetime, so one
 /// buffer serves every line without reallocating.
-pub fn recycle<'b>(mut tokens: Vec<Token<'_>>) -> Vec<Token<'b>> {
+pub(crate) fn recycle<'b>(mut tokens: Vec<Token<'_>>) -> Vec<Token<'b>> {
     tokens.clear();
     // An empty vector of a type with the same layout: the allocation is reused in place.
     tokens.into_iter().map(|_| unreachable!()).collect()

@@ -28,8 +28,11 @@ enum Kind {
 /// A problem in a grammar file, with its place.
 #[derive(Debug, Clone)]
 pub struct GrammarProblem {
+    /// 1-based line in the grammar file (0 when not known).
     pub line: usize,
+    /// 1-based column.
     pub column: usize,
+    /// What is wrong.
     pub message: String,
     /// A warning does not stop the grammar from loading.
     pub warning: bool,

@@ -31,6 +31,7 @@ impl std::str::FromStr for DateOrder {
 /// How to read times that do not say everything themselves.
 #[derive(Clone, Copy, Debug)]
 pub struct TimeSettings {
+    /// The order of day, month and year in native dates.
     pub order: DateOrder,
     /// The appliance's zone, for times written without one (`-timeZone LOCAL_TIME`).
     pub zone: Tz,
