@@ -67,59 +67,68 @@ pub fn write_unmapped<'s, T, K: Hash + Eq>(
         }
     };
     if items.len() <= SMALL_GROUPING {
-        // Every ordinary line: a small open-addressing table on the stack, no allocation.
-        // Each key's first item heads its group; `next` chains the group in line order.
-        let hasher = BuildHasherDefault::<KeyHasher>::default();
-        let mut table = [u32::MAX; 2 * SMALL_GROUPING];
-        let mut next = [u32::MAX; SMALL_GROUPING];
-        let mut last = [0u32; SMALL_GROUPING];
-        let mut heads = [false; SMALL_GROUPING];
-        for (p, item) in items.iter().enumerate() {
-            let k = key(item);
-            let mut h = hasher.hash_one(&k) as usize % table.len();
-            loop {
-                match table[h] {
-                    u32::MAX => {
-                        table[h] = p as u32;
-                        heads[p] = true;
-                        last[p] = p as u32;
-                        break;
-                    }
-                    q if key(&items[q as usize]) == k => {
-                        next[last[q as usize] as usize] = p as u32;
-                        last[q as usize] = p as u32;
-                        break;
-                    }
-                    _ => h = (h + 1) % table.len(),
-                }
-            }
-        }
-        let mut group = [0u32; SMALL_GROUPING];
-        for head in (0..items.len()).filter(|&p| heads[p]) {
-            let (mut len, mut p) = (0, head as u32);
-            while p != u32::MAX {
-                group[len] = p;
-                len += 1;
-                p = next[p as usize];
-            }
-            write_group(out, &group[..len]);
-        }
+        group_small(items, &key, &mut |group| write_group(out, group));
     } else {
-        // Many values (a hostile line): group by key in first-seen order, in linear time.
-        let mut groups: Vec<Vec<u32>> = Vec::new();
-        let mut index: HashMap<K, usize, BuildHasherDefault<KeyHasher>> = HashMap::default();
-        for (i, item) in items.iter().enumerate() {
-            let g = *index.entry(key(item)).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[g].push(i as u32);
-        }
-        for group in &groups {
-            write_group(out, group);
-        }
+        group_large(items, &key, &mut |group| write_group(out, group));
     }
     out.push(b'}');
+}
+
+/// Every ordinary line: groups at most [`SMALL_GROUPING`] items in a small open-addressing
+/// table on the stack, no allocation. Each key's first item heads its group; `next` chains
+/// the group in line order. `each` gets the groups in first-seen order.
+fn group_small<T, K: Hash + Eq>(items: &[T], key: &impl Fn(&T) -> K, each: &mut dyn FnMut(&[u32])) {
+    let hasher = BuildHasherDefault::<KeyHasher>::default();
+    let mut table = [u32::MAX; 2 * SMALL_GROUPING];
+    let mut next = [u32::MAX; SMALL_GROUPING];
+    let mut last = [0u32; SMALL_GROUPING];
+    let mut heads = [false; SMALL_GROUPING];
+    for (p, item) in items.iter().enumerate() {
+        let k = key(item);
+        let mut h = hasher.hash_one(&k) as usize % table.len();
+        loop {
+            match table[h] {
+                u32::MAX => {
+                    table[h] = p as u32;
+                    heads[p] = true;
+                    last[p] = p as u32;
+                    break;
+                }
+                q if key(&items[q as usize]) == k => {
+                    next[last[q as usize] as usize] = p as u32;
+                    last[q as usize] = p as u32;
+                    break;
+                }
+                _ => h = (h + 1) % table.len(),
+            }
+        }
+    }
+    let mut group = [0u32; SMALL_GROUPING];
+    for head in (0..items.len()).filter(|&p| heads[p]) {
+        let (mut len, mut p) = (0, head as u32);
+        while p != u32::MAX {
+            group[len] = p;
+            len += 1;
+            p = next[p as usize];
+        }
+        each(&group[..len]);
+    }
+}
+
+/// Many items (a hostile line): groups by key in first-seen order, in linear time.
+fn group_large<T, K: Hash + Eq>(items: &[T], key: &impl Fn(&T) -> K, each: &mut dyn FnMut(&[u32])) {
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    let mut index: HashMap<K, usize, BuildHasherDefault<KeyHasher>> = HashMap::default();
+    for (i, item) in items.iter().enumerate() {
+        let g = *index.entry(key(item)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i as u32);
+    }
+    for group in &groups {
+        each(group);
+    }
 }
 
 /// One entry of an event's errors array: a field that failed its type.

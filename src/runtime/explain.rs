@@ -1,9 +1,9 @@
 //! `Mapper::explain`: how one line travels through the plan (its tokens with their spans,
 //! the row each token fed, the fields written, the errors), as data for `xdrmap explain`.
 
-use super::mapper::{unmapped_name, Mapper};
+use super::mapper::{unmapped_name, Mapper, Traced};
 use super::select::select;
-use crate::guide::plan::{Producer, Transform};
+use crate::guide::plan::{Guide, Producer, Transform};
 use crate::syntax::Token;
 use crate::value::text::unescape;
 use chrono::{DateTime, Utc};
@@ -97,59 +97,8 @@ impl Mapper<'_> {
         let mut event = Vec::new();
         self.write_event(guide_index, &tokens, received, &mut event);
         let trace = self.trace.take().unwrap_or_default();
-        let token_of_slot = |slot: u16| self.record.slots.get(slot as usize).copied().flatten();
-        let mut is_unmapped = vec![false; tokens.len()];
-        for &i in &self.record.unmapped {
-            is_unmapped[i as usize] = true;
-        }
-        let mut explained: Vec<ExplainedToken> = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| ExplainedToken {
-                name: unmapped_name(t, guide).to_string(),
-                value: unescape(t.value, t.escape).into_owned(),
-                start: t.start,
-                end: t.start + t.value.len(),
-                read_by: Vec::new(),
-                used_by: Vec::new(),
-                unmapped: is_unmapped[i],
-            })
-            .collect();
-        for field in &guide.fields {
-            if let Producer::Sources(sources) = &field.producer {
-                for source in sources {
-                    if let Some(t) = token_of_slot(source.slot) {
-                        explained[t as usize].read_by.push(field.token.clone());
-                    }
-                }
-            }
-        }
-        let mut fields = Vec::new();
-        for (index, slot, rendered) in trace {
-            let field = &guide.fields[index];
-            let source = slot.map(|s| guide.slots.names[s as usize].clone());
-            if let Some(t) = slot.and_then(token_of_slot) {
-                explained[t as usize].used_by.push(field.token.clone());
-            }
-            if rendered.is_empty() {
-                continue;
-            }
-            let transform = match (&field.producer, slot) {
-                (Producer::Sources(sources), Some(slot)) => {
-                    sources.iter().find(|s| s.slot == slot).and_then(|s| s.transform.as_ref()).map(Transform::describe)
-                }
-                _ => None,
-            };
-            fields.push(ExplainedField {
-                token: field.token.clone(),
-                source: source.or_else(|| Some(field.producer.describe())),
-                converter: match transform {
-                    Some(t) => format!("{} ← {t}", field.ty.name()),
-                    None => field.ty.name().to_string(),
-                },
-                value: String::from_utf8_lossy(&rendered).into_owned(),
-            });
-        }
+        let mut explained = self.explained_tokens(guide, &tokens);
+        let fields = self.explained_fields(guide, trace, &mut explained);
         let errors = self
             .record
             .errors
@@ -172,5 +121,74 @@ impl Mapper<'_> {
             errors,
             event: Some(String::from_utf8_lossy(&event).trim_end().to_string()),
         }
+    }
+
+    /// The token in slot `slot` of the line just mapped.
+    fn token_of_slot(&self, slot: u16) -> Option<u32> {
+        self.record.slots.get(slot as usize).copied().flatten()
+    }
+
+    /// The line's tokens, each with the rows that list it as a source.
+    fn explained_tokens(&self, guide: &Guide, tokens: &[Token<'_>]) -> Vec<ExplainedToken> {
+        let mut is_unmapped = vec![false; tokens.len()];
+        for &i in &self.record.unmapped {
+            is_unmapped[i as usize] = true;
+        }
+        let mut explained: Vec<ExplainedToken> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ExplainedToken {
+                name: unmapped_name(t, guide).to_string(),
+                value: unescape(t.value, t.escape).into_owned(),
+                start: t.start,
+                end: t.start + t.value.len(),
+                read_by: Vec::new(),
+                used_by: Vec::new(),
+                unmapped: is_unmapped[i],
+            })
+            .collect();
+        for field in &guide.fields {
+            let Producer::Sources(sources) = &field.producer else { continue };
+            for t in sources.iter().filter_map(|source| self.token_of_slot(source.slot)) {
+                explained[t as usize].read_by.push(field.token.clone());
+            }
+        }
+        explained
+    }
+
+    /// The fields written, from the trace of the mapping; marks the token each one used.
+    fn explained_fields(
+        &self,
+        guide: &Guide,
+        trace: Vec<Traced>,
+        tokens: &mut [ExplainedToken],
+    ) -> Vec<ExplainedField> {
+        let mut fields = Vec::new();
+        for (index, slot, rendered) in trace {
+            let field = &guide.fields[index];
+            if let Some(t) = slot.and_then(|s| self.token_of_slot(s)) {
+                tokens[t as usize].used_by.push(field.token.clone());
+            }
+            if rendered.is_empty() {
+                continue;
+            }
+            let transform = match (&field.producer, slot) {
+                (Producer::Sources(sources), Some(slot)) => {
+                    sources.iter().find(|s| s.slot == slot).and_then(|s| s.transform.as_ref()).map(Transform::describe)
+                }
+                _ => None,
+            };
+            let source = slot.map(|s| guide.slots.names[s as usize].clone());
+            fields.push(ExplainedField {
+                token: field.token.clone(),
+                source: source.or_else(|| Some(field.producer.describe())),
+                converter: match transform {
+                    Some(t) => format!("{} ← {t}", field.ty.name()),
+                    None => field.ty.name().to_string(),
+                },
+                value: String::from_utf8_lossy(&rendered).into_owned(),
+            });
+        }
+        fields
     }
 }
