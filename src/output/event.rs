@@ -67,9 +67,9 @@ pub fn write_unmapped<'s, T, K: Hash + Eq>(
         }
     };
     if items.len() <= SMALL_GROUPING {
-        group_small(items, &key, &mut |group| write_group(out, group));
+        group_small(items, &key, |group| write_group(out, group));
     } else {
-        group_large(items, &key, &mut |group| write_group(out, group));
+        group_large(items, &key, |group| write_group(out, group));
     }
     out.push(b'}');
 }
@@ -77,7 +77,7 @@ pub fn write_unmapped<'s, T, K: Hash + Eq>(
 /// Every ordinary line: groups at most [`SMALL_GROUPING`] items in a small open-addressing
 /// table on the stack, no allocation. Each key's first item heads its group; `next` chains
 /// the group in line order. `each` gets the groups in first-seen order.
-fn group_small<T, K: Hash + Eq>(items: &[T], key: &impl Fn(&T) -> K, each: &mut dyn FnMut(&[u32])) {
+fn group_small<T, K: Hash + Eq>(items: &[T], key: &impl Fn(&T) -> K, mut each: impl FnMut(&[u32])) {
     let hasher = BuildHasherDefault::<KeyHasher>::default();
     let mut table = [u32::MAX; 2 * SMALL_GROUPING];
     let mut next = [u32::MAX; SMALL_GROUPING];
@@ -116,7 +116,7 @@ fn group_small<T, K: Hash + Eq>(items: &[T], key: &impl Fn(&T) -> K, each: &mut 
 }
 
 /// Many items (a hostile line): groups by key in first-seen order, in linear time.
-fn group_large<T, K: Hash + Eq>(items: &[T], key: &impl Fn(&T) -> K, each: &mut dyn FnMut(&[u32])) {
+fn group_large<T, K: Hash + Eq>(items: &[T], key: &impl Fn(&T) -> K, mut each: impl FnMut(&[u32])) {
     let mut groups: Vec<Vec<u32>> = Vec::new();
     let mut index: HashMap<K, usize, BuildHasherDefault<KeyHasher>> = HashMap::default();
     for (i, item) in items.iter().enumerate() {

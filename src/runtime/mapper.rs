@@ -105,7 +105,7 @@ impl<'p> Mapper<'p> {
         text: &str,
         received: DateTime<Utc>,
         out: &mut Vec<u8>,
-        each: &mut dyn FnMut(&str, &Outcome),
+        each: &mut impl FnMut(&str, &Outcome),
     ) {
         let index = self.settings.forced_guide.unwrap_or(0);
         let forced = self.settings.forced_guide.is_some();
