@@ -117,3 +117,15 @@ fn blessing_a_rejected_line_records_the_reason() {
     assert!(blessed.contains("rejected: ") && blessed.contains("does not fit grammar"), "{blessed}");
     assert_eq!(run(false), Some(0), "the blessed case passes");
 }
+
+/// A case may expect a rejection by its stable code instead of words of its reason.
+#[test]
+fn a_rejection_is_expected_by_code_or_by_reason() {
+    let dir = guide_with_cases("reject-code");
+    let case = dir.join("citrix.cases/garbage.yaml");
+    for (expected, passes) in [("R301", true), ("does not fit grammar", true), ("R303", false)] {
+        std::fs::write(&case, format!("line: garbage\nrejected: {expected}\n")).unwrap();
+        let (code, text) = xdrmap_test(&dir, false);
+        assert_eq!(code, Some(if passes { 0 } else { 1 }), "{expected}: {text}");
+    }
+}

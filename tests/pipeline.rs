@@ -1,0 +1,192 @@
+//! The pipeline's seams, driven as a library user would: a source of our own that hands out
+//! batches with acknowledgements, a sink of our own that records what it is given. Results
+//! come in input order whatever the thread count, every line is counted once, rejects keep
+//! their origin and code, and no acknowledgement fires before its batch is flushed.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use xdrmap::guide::builtin_sources;
+use xdrmap::pipeline::Pipeline;
+use xdrmap::sinks::{Counts, JsonLines, Mapped, Sink};
+use xdrmap::sources::{Ack, Batch, Chunker, Clock, Origin, Pool, ReadError, Source};
+use xdrmap::syntax::builtin_grammars;
+use xdrmap::{compile, Code, Settings};
+
+const GOOD: &str = "<134> 05/19/2024:22:07:41 GMT lb 0-PPE-1 : default TCP CONN_TERMINATE 881 0 :  Source 10.60.2.15:443 - Destination 198.51.100.77:51822";
+
+/// `batches` batches of `per_batch` lines each: mostly good lines, a garbage line and a blank
+/// one in every batch; each batch acknowledges by counting.
+struct Lines {
+    batches: u64,
+    per_batch: u64,
+    next: u64,
+    acked: Arc<AtomicUsize>,
+}
+
+impl Lines {
+    fn line(batch: u64, i: u64) -> String {
+        match i {
+            1 => format!("garbage {batch}"),
+            2 => "   ".to_string(),
+            _ => GOOD.replace("881", &format!("{}", batch * 1000 + i)),
+        }
+    }
+}
+
+impl Source for Lines {
+    fn next_batch(&mut self, pool: &Pool) -> Option<Result<Batch, ReadError>> {
+        if self.next == self.batches {
+            return None;
+        }
+        let seq = self.next;
+        self.next += 1;
+        let mut data = pool.take(0);
+        for i in 0..self.per_batch {
+            data.extend_from_slice(Lines::line(seq, i).as_bytes());
+            data.push(b'\n');
+        }
+        let acked = Arc::clone(&self.acked);
+        let origin = Origin { source: Arc::from("memory"), line: seq * self.per_batch + 1 };
+        let received = "2026-01-01T00:00:00Z".parse().unwrap();
+        let ack = Ack::new(move || {
+            acked.fetch_add(1, Ordering::SeqCst);
+        });
+        Some(Ok(Batch { seq, origin, data, received, ack }))
+    }
+}
+
+/// Records what it is given; checks that acknowledgements wait for a flush.
+#[derive(Default)]
+struct Recorder {
+    order: Vec<u64>,
+    events: Vec<u8>,
+    rejects: Vec<(u64, Code, String)>,
+    counts: Counts,
+    held: Vec<Ack>,
+    acked: Arc<AtomicUsize>,
+    flushed_acks: usize,
+}
+
+impl Sink for Recorder {
+    fn write(&mut self, batch: &Mapped) -> std::io::Result<()> {
+        self.order.push(batch.seq);
+        self.events.extend_from_slice(&batch.events);
+        self.rejects.extend(batch.rejects.iter().map(|r| (r.origin.line, r.reject.code, r.text.clone())));
+        self.counts += batch.counts;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        for ack in self.held.drain(..) {
+            ack.fire();
+            self.flushed_acks += 1;
+        }
+        Ok(())
+    }
+
+    fn acknowledge(&mut self, ack: Ack) -> std::io::Result<()> {
+        assert!(!ack.is_none(), "the source's acknowledgement reaches the sink");
+        self.held.push(ack);
+        assert_eq!(self.acked.load(Ordering::SeqCst), 0, "nothing fires before the flush");
+        Ok(())
+    }
+}
+
+#[test]
+fn results_in_input_order_every_line_counted_acks_after_flush() {
+    let plan = compile(&builtin_sources(), builtin_grammars()).unwrap();
+    let settings = Settings::default();
+    let mut outputs = Vec::new();
+    for threads in [1, 3] {
+        let acked = Arc::new(AtomicUsize::new(0));
+        let mut source = Lines { batches: 40, per_batch: 25, next: 0, acked: Arc::clone(&acked) };
+        let mut sink = Recorder { acked: Arc::clone(&acked), ..Recorder::default() };
+        let ended = Pipeline { plan: &plan, settings: &settings, threads }.run(&mut source, &mut sink);
+        ended.output.unwrap();
+        assert!(ended.read_errors.is_empty());
+        assert_eq!(sink.order, (0..40).collect::<Vec<_>>(), "threads {threads}");
+        let expected = Counts { lines: 1000, blank: 40, events: 920, with_errors: 0, rejected: 40 };
+        assert_eq!(ended.counts, expected);
+        assert_eq!(sink.counts, expected);
+        assert_eq!(acked.load(Ordering::SeqCst), 40, "every batch acknowledged once");
+        assert_eq!(sink.flushed_acks, 40);
+        // Rejects keep their line number and code; the second line of every batch.
+        assert_eq!(sink.rejects.len(), 40);
+        for (batch, (line, code, text)) in sink.rejects.iter().enumerate() {
+            assert_eq!(*line, batch as u64 * 25 + 2);
+            assert_eq!(*code, Code::Syntax);
+            assert_eq!(text, &format!("garbage {batch}"));
+        }
+        let events = String::from_utf8(sink.events).unwrap();
+        let ids: Vec<String> = events
+            .lines()
+            .map(|e| {
+                serde_json::from_str::<serde_json::Value>(e).unwrap()["_unmapped"]["@seq"].as_str().unwrap().to_string()
+            })
+            .collect();
+        // Lines 0 and 3..25 of every batch are good, numbered batch * 1000 + line.
+        let expected_ids: Vec<String> =
+            (0..40u64).flat_map(|b| std::iter::once(0).chain(3..25).map(move |i| (b * 1000 + i).to_string())).collect();
+        assert_eq!(ids, expected_ids, "events in input order");
+        outputs.push(ids);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+/// The JSON Lines sink writes events and rejects apart, and fires acknowledgements only once
+/// it has flushed its writers.
+#[test]
+fn json_lines_sink_acknowledges_after_flushing() {
+    let plan = compile(&builtin_sources(), builtin_grammars()).unwrap();
+    let settings = Settings::default();
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut source = Lines { batches: 3, per_batch: 5, next: 0, acked: Arc::clone(&acked) };
+    let (events, rejects) = (Shared::default(), Shared::default());
+    let mut sink = JsonLines::new(events.clone(), rejects.clone());
+    let ended = Pipeline { plan: &plan, settings: &settings, threads: 1 }.run(&mut source, &mut sink);
+    ended.output.unwrap();
+    assert_eq!(acked.load(Ordering::SeqCst), 3);
+    assert_eq!(events.text().lines().count(), 9);
+    let rejects: Vec<serde_json::Value> = rejects.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rejects.len(), 3);
+    assert_eq!(rejects[1]["file"], "memory");
+    assert_eq!(rejects[1]["line"], 7);
+    assert_eq!(rejects[1]["code"], "R301");
+    assert_eq!(rejects[1]["text"], "garbage 1");
+}
+
+/// A writer whose bytes the test can read afterwards.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The chunker over a reader, as the files source uses it, with the receive clock pinned.
+#[test]
+fn files_are_cut_into_numbered_batches() {
+    let text = (1..=3000).map(|i| format!("{GOOD} - n {i}\n")).collect::<String>();
+    let mut chunker = Chunker::new(text.as_bytes());
+    let mut next_line = 1;
+    while let Some((first, data)) = chunker.next_chunk(Vec::new()).unwrap() {
+        assert_eq!(first, next_line);
+        next_line += data.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    assert_eq!(next_line, 3001);
+    let fixed = "2026-01-01T00:00:00Z".parse().unwrap();
+    assert_eq!(Clock::Fixed(fixed).now(), fixed);
+}
