@@ -13,7 +13,6 @@
 //! are structure, and a rule produces a pair only where pest makes one for it: reached
 //! outside atomic rules (`@{}`) and outside lookahead (`&`, `!`).
 
-#[allow(dead_code)] // the build uses the roles, not every helper
 #[path = "src/syntax/conventions.rs"]
 mod conventions;
 
@@ -163,14 +162,10 @@ fn calls<'e>(expr: &'e Expr, context: Context, out: &mut Vec<(&'e str, Context)>
             calls(a, context, out);
             calls(b, context, out);
         }
-        Expr::Opt(e)
-        | Expr::Rep(e)
-        | Expr::RepOnce(e)
-        | Expr::RepExact(e, _)
-        | Expr::RepMin(e, _)
-        | Expr::RepMax(e, _)
-        | Expr::RepMinMax(e, _, _)
-        | Expr::Push(e) => calls(e, context, out),
-        Expr::Str(_) | Expr::Insens(_) | Expr::Range(..) | Expr::PeekSlice(..) | Expr::Skip(_) => {}
+        other => {
+            if let Some(e) = conventions::single_child(other) {
+                calls(e, context, out);
+            }
+        }
     }
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Two xdrmap binaries side by side on the generated corpus of ../shared/bench: A B A B ...,
 # each run `map FILE -o FILE`, pinned to one core (--threads 1) and then on all cores, so that
-# a noisy neighbour hits both alike. Prints every run, the medians and the ratio B/A of
-# throughput; with CALLGRIND=1 also the instructions per line of each (5,000 lines, start-up
-# subtracted by a run on one line).
+# a noisy neighbour hits both alike. Prints every run with its peak memory, the medians and
+# the ratio B/A of throughput; with CALLGRIND=1 also the instructions per line of each (5,000
+# lines, start-up subtracted by a run on one line).
 #
 #   benches/ab.sh BIN_A BIN_B [LINES] [ROUNDS]      (defaults: 200000 lines, 7 rounds)
 set -euo pipefail
@@ -12,6 +12,7 @@ a=$1; b=$2; lines=${3:-200000}; rounds=${4:-7}
 corpus=/tmp/xdrmap-corpus-$lines.log
 [ -f "$corpus" ] || python3 ../shared/bench/gen_corpus.py -n "$lines" -o "$corpus"
 out=/tmp/xdrmap-ab-out.jsonl
+echo "A = $a"; echo "B = $b"
 declare -A runs
 for _ in $(seq "$rounds"); do
   for cores in one all; do
@@ -19,9 +20,10 @@ for _ in $(seq "$rounds"); do
       bin=$a; [ "$side" = B ] && bin=$b
       if [ "$cores" = one ]; then cmd=(taskset -c 0 "$bin" map --threads 1); else cmd=("$bin" map); fi
       start=$(date +%s.%N)
-      "${cmd[@]}" "$corpus" -o "$out" 2>/dev/null
+      /usr/bin/time -f "%M" -o /tmp/xdrmap-ab-rss "${cmd[@]}" "$corpus" -o "$out" 2>/dev/null
       secs=$(echo "$(date +%s.%N) - $start" | bc -l)
-      printf '%s %-4s %6.3f s %9.0f lines/s\n' "$side" "$cores" "$secs" "$(echo "$lines / $secs" | bc -l)"
+      printf '%s %-4s %6.3f s %9.0f lines/s  peak RSS %s KB\n' "$side" "$cores" "$secs" \
+        "$(echo "$lines / $secs" | bc -l)" "$(cat /tmp/xdrmap-ab-rss)"
       runs[$side-$cores]+="$secs "
     done
   done

@@ -4,6 +4,8 @@
 //! a pair is a field. Shared by `build.rs` (for the built-in grammars) and the loader of
 //! `.pest` files, so both read a grammar the same way.
 
+use pest_meta::ast::Expr;
+
 /// How a value rule's text is escaped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueEscape {
@@ -42,5 +44,22 @@ pub fn role(name: &str) -> Role {
         Role::Value(ValueEscape::None)
     } else {
         Role::Field
+    }
+}
+
+/// The one sub-expression of a repetition, option, predicate or push.
+pub fn single_child(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::Opt(e)
+        | Expr::Rep(e)
+        | Expr::RepOnce(e)
+        | Expr::RepExact(e, _)
+        | Expr::RepMin(e, _)
+        | Expr::RepMax(e, _)
+        | Expr::RepMinMax(e, _, _)
+        | Expr::PosPred(e)
+        | Expr::NegPred(e)
+        | Expr::Push(e) => Some(e),
+        _ => None,
     }
 }

@@ -1,6 +1,7 @@
 //! A lint for `.pest` files: the PEG pitfalls that make a grammar fail on lines it looks like
 //! it reads (reported by `xdrmap check` as warnings, `W201`).
 
+use super::conventions::single_child;
 use super::pest_file::{problem, GrammarProblem};
 use pest_meta::ast::{Expr, Rule as AstRule};
 use std::collections::HashMap;
@@ -58,23 +59,6 @@ fn walk_sequences<'e>(expr: &'e Expr, f: &mut dyn FnMut(&[&'e Expr])) {
                 walk_sequences(e, f);
             }
         }
-    }
-}
-
-/// The one sub-expression of a repetition, option, predicate or push.
-fn single_child(expr: &Expr) -> Option<&Expr> {
-    match expr {
-        Expr::Opt(e)
-        | Expr::Rep(e)
-        | Expr::RepOnce(e)
-        | Expr::RepExact(e, _)
-        | Expr::RepMin(e, _)
-        | Expr::RepMax(e, _)
-        | Expr::RepMinMax(e, _, _)
-        | Expr::PosPred(e)
-        | Expr::NegPred(e)
-        | Expr::Push(e) => Some(e),
-        _ => None,
     }
 }
 
