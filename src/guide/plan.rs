@@ -1,7 +1,6 @@
 //! The compiled plan: guides resolved into slots, converters and output names.
 //! Immutable once built, `Send + Sync`, shared by every worker.
 
-use crate::guide::spec::Part;
 use crate::syntax::Grammar;
 pub use crate::value::Type;
 use std::collections::HashMap;
@@ -137,10 +136,14 @@ pub struct Source {
 /// A resolved transform.
 #[derive(Clone, Debug)]
 pub enum Transform {
-    /// The address or the port of `ip:port`.
-    SplitIpPort(Part),
-    /// The outcome or the reason of a CMD_EXECUTED status.
-    SplitStatus(Part),
+    /// The address of `ip:port` (`split_ip_port: ip`).
+    AddressOf,
+    /// The port of `ip:port`, or a value that is only a port (`split_ip_port: port`).
+    PortOf,
+    /// The outcome word of a CMD_EXECUTED status (`split_status: outcome`).
+    StatusOutcome,
+    /// The reason after it (`split_status: reason`).
+    StatusReason,
     /// Pairs compared without regard to ASCII case.
     Map(Vec<(String, String)>),
     /// A syslog priority or level, as a severity name.
@@ -154,10 +157,11 @@ pub enum Transform {
 impl Transform {
     /// How the transform is written in a guide.
     pub fn describe(&self) -> String {
-        let part = |p: &Part| format!("{p:?}").to_lowercase();
         match self {
-            Transform::SplitIpPort(p) => format!("split_ip_port: {}", part(p)),
-            Transform::SplitStatus(p) => format!("split_status: {}", part(p)),
+            Transform::AddressOf => "split_ip_port: ip".to_string(),
+            Transform::PortOf => "split_ip_port: port".to_string(),
+            Transform::StatusOutcome => "split_status: outcome".to_string(),
+            Transform::StatusReason => "split_status: reason".to_string(),
             Transform::Map(pairs) => format!("map ({} values)", pairs.len()),
             Transform::SyslogSeverity => "syslog_severity".to_string(),
             Transform::Before(sep) => format!("before: {sep:?}"),

@@ -5,7 +5,6 @@
 use super::Settings;
 use crate::diag::Code;
 use crate::guide::plan::{Expression, Field, Generator, Guide, OnInvalid, Param, Producer, Source, Transform};
-use crate::guide::spec::Part;
 use crate::output::write_value;
 use crate::syntax::{Name, Token};
 use crate::value::{self, net, text, time, Invalid, Value};
@@ -240,10 +239,10 @@ fn apply<'a>(transform: &'a Transform, raw: Cow<'a, str>) -> Result<Option<Cow<'
         }
     };
     Ok(match transform {
-        Transform::SplitIpPort(Part::Port) => part(raw, net::port_part),
-        Transform::SplitIpPort(_) => part(raw, |s| Some(net::split_ip_port(s).0)),
-        Transform::SplitStatus(Part::Reason) => part(raw, |s| text::split_status(s).1),
-        Transform::SplitStatus(_) => part(raw, |s| Some(text::split_status(s).0)),
+        Transform::PortOf => part(raw, net::port_part),
+        Transform::AddressOf => part(raw, |s| Some(net::split_ip_port(s).0)),
+        Transform::StatusReason => part(raw, |s| text::split_status(s).1),
+        Transform::StatusOutcome => part(raw, |s| Some(text::split_status(s).0)),
         Transform::Map(pairs) => {
             let found = pairs.iter().find(|(from, _)| from.eq_ignore_ascii_case(&raw));
             Some(found.map_or(raw, |(_, to)| Cow::Borrowed(to.as_str())))

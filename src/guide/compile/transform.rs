@@ -26,19 +26,18 @@ impl GuideCompiler<'_> {
                     self.problem(Code::Transform, message, at, "transform");
                     return None;
                 }
-                Transform::SplitIpPort(*part)
-            }
-            TransformSpec::SplitStatus(part) => {
-                if !matches!(part, Part::Outcome | Part::Reason) {
-                    self.problem(
-                        Code::Transform,
-                        format!("split_status takes `outcome` or `reason`, not `{}`", part_name(*part)),
-                        at,
-                        "transform",
-                    );
-                    return None;
+                if *part == Part::Ip {
+                    Transform::AddressOf
+                } else {
+                    Transform::PortOf
                 }
-                Transform::SplitStatus(*part)
+            }
+            TransformSpec::SplitStatus(Part::Outcome) => Transform::StatusOutcome,
+            TransformSpec::SplitStatus(Part::Reason) => Transform::StatusReason,
+            TransformSpec::SplitStatus(part) => {
+                let message = format!("split_status takes `outcome` or `reason`, not `{}`", part_name(*part));
+                self.problem(Code::Transform, message, at, "transform");
+                return None;
             }
             TransformSpec::Map(pairs) => {
                 if let Type::Enum(values) = ty {
