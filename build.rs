@@ -116,39 +116,49 @@ fn token_table(pest: &Path) -> String {
 
 /// How pest runs a rule's body: whether the rules it calls make pairs.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Context {
-    /// Called rules make pairs.
-    Pairs,
-    /// Inside an atomic rule or a lookahead: called rules make none.
-    Silent,
+struct Context {
+    /// Inside an atomic rule (`@{}`): called rules make no pair, unless they are compound-atomic
+    /// (`${}`) or non-atomic (`!{}`), which set their own atomicity before opening their pair.
+    atomic: bool,
+    /// Inside a lookahead (`&`, `!`): no rule makes a pair.
+    lookahead: bool,
 }
 
+const TOP: Context = Context { atomic: false, lookahead: false };
+
 /// The non-silent rules that make a pair somewhere, walking from the entry rules `line` and
-/// `lines` (or from every rule, for a grammar without them).
+/// `lines` (or from every rule, for a grammar without them), as pest's generated parsers make
+/// pairs.
 fn producing_rules(rules: &[AstRule]) -> BTreeSet<&str> {
     let by_name: HashMap<&str, &AstRule> = rules.iter().map(|r| (r.name.as_str(), r)).collect();
+    for implicit in ["WHITESPACE", "COMMENT"] {
+        // pest calls these between the items of every non-atomic sequence.
+        let visible = by_name.get(implicit).is_some_and(|r| r.ty != RuleType::Silent);
+        assert!(!visible, "a built-in grammar's {implicit} must be silent (`{implicit} = _{{ ... }}`)");
+    }
     let mut produced = BTreeSet::new();
     let mut seen = BTreeSet::new();
     let entries: Vec<&str> = ["line", "lines"].into_iter().filter(|n| by_name.contains_key(n)).collect();
     let mut todo: Vec<(&str, Context)> = if entries.is_empty() {
-        rules.iter().map(|r| (r.name.as_str(), Context::Pairs)).collect()
+        rules.iter().map(|r| (r.name.as_str(), TOP)).collect()
     } else {
-        entries.into_iter().map(|n| (n, Context::Pairs)).collect()
+        entries.into_iter().map(|n| (n, TOP)).collect()
     };
     while let Some((name, caller)) = todo.pop() {
         let Some(rule) = by_name.get(name) else { continue };
         if !seen.insert((name, caller)) {
             continue;
         }
-        if caller == Context::Pairs && rule.ty != RuleType::Silent {
+        let sets_atomicity = matches!(rule.ty, RuleType::CompoundAtomic | RuleType::NonAtomic);
+        if rule.ty != RuleType::Silent && !caller.lookahead && (!caller.atomic || sets_atomicity) {
             produced.insert(name);
         }
-        let inside = match rule.ty {
-            RuleType::Atomic => Context::Silent,
-            RuleType::CompoundAtomic | RuleType::NonAtomic => Context::Pairs,
-            RuleType::Normal | RuleType::Silent => caller,
+        let atomic = match rule.ty {
+            RuleType::Atomic => true,
+            RuleType::CompoundAtomic | RuleType::NonAtomic => false,
+            RuleType::Normal | RuleType::Silent => caller.atomic,
         };
-        calls(&rule.expr, inside, &mut todo);
+        calls(&rule.expr, Context { atomic, ..caller }, &mut todo);
     }
     produced
 }
@@ -157,7 +167,7 @@ fn producing_rules(rules: &[AstRule]) -> BTreeSet<&str> {
 fn calls<'e>(expr: &'e Expr, context: Context, out: &mut Vec<(&'e str, Context)>) {
     match expr {
         Expr::Ident(name) => out.push((name, context)),
-        Expr::PosPred(e) | Expr::NegPred(e) => calls(e, Context::Silent, out),
+        Expr::PosPred(e) | Expr::NegPred(e) => calls(e, Context { lookahead: true, ..context }, out),
         Expr::Seq(a, b) | Expr::Choice(a, b) => {
             calls(a, context, out);
             calls(b, context, out);

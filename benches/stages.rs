@@ -118,7 +118,9 @@ fn tokenize_by_line(grammar: &dyn Grammar, lines: &[&str]) -> usize {
 /// The text cut as `xdrmap map` cuts it, by the same chunker.
 fn chunks(text: &str) -> Vec<Vec<u8>> {
     let mut chunker = Chunker::new(text.as_bytes());
-    std::iter::from_fn(|| chunker.next_chunk(Vec::new()).expect("reading memory cannot fail").map(|(_, c)| c)).collect()
+    let mut data = Vec::new();
+    std::iter::from_fn(|| chunker.next_chunk(&mut data).expect("reading memory cannot fail").map(|_| data.clone()))
+        .collect()
 }
 
 fn time(f: impl FnOnce() -> usize) -> Duration {

@@ -60,6 +60,7 @@ fn explain_json_and_rejects() {
     assert!(out.status.success());
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(e["rejected"].as_str().unwrap().contains("does not fit grammar 'netscaler'"));
+    assert_eq!(e["rejected_code"], "R301");
     let line = "<134> 05/19/2024:22:07:41 GMT lb 0-PPE-1 : default TCP CONN_TERMINATE 881 0 :  Source 10.60.2.15:443 - Destination 198.51.100.77:51822";
     let out = Command::new(env!("CARGO_BIN_EXE_xdrmap")).args(["explain", "--json", line]).output().unwrap();
     let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -69,4 +70,14 @@ fn explain_json_and_rejects() {
         "10.60.2.15:443"
     );
     assert_eq!(source["used_by"], serde_json::json!(["sourceIpv4", "sourcePort"]));
+}
+
+/// Standard input that cannot be read is said to be an input problem, with exit 2.
+#[test]
+fn unreadable_standard_input_is_an_input_error() {
+    let dir = std::fs::File::open(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xdrmap")).arg("explain").stdin(dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot read standard input"), "{stderr}");
 }

@@ -1,7 +1,7 @@
 //! The pipeline's seams, driven as a library user would: a source of our own that hands out
 //! batches with acknowledgements, a sink of our own that records what it is given. Results
 //! come in input order whatever the thread count, every line is counted once, rejects keep
-//! their origin and code, and no acknowledgement fires before its batch is flushed.
+//! their origin and code, and an acknowledgement fires only once its batch is flushed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,7 +51,7 @@ impl Source for Lines {
         let ack = Ack::new(move || {
             acked.fetch_add(1, Ordering::SeqCst);
         });
-        Some(Ok(Batch { seq, origin, data, received, ack }))
+        Some(Ok(Batch { origin, data, received, ack }))
     }
 }
 
@@ -87,7 +87,8 @@ impl Sink for Recorder {
     fn acknowledge(&mut self, ack: Ack) -> std::io::Result<()> {
         assert!(!ack.is_none(), "the source's acknowledgement reaches the sink");
         self.held.push(ack);
-        assert_eq!(self.acked.load(Ordering::SeqCst), 0, "nothing fires before the flush");
+        let fired = self.acked.load(Ordering::SeqCst);
+        assert_eq!(fired, self.flushed_acks, "an acknowledgement fires only when the sink flushes");
         Ok(())
     }
 }
@@ -182,11 +183,35 @@ fn files_are_cut_into_numbered_batches() {
     let text = (1..=3000).map(|i| format!("{GOOD} - n {i}\n")).collect::<String>();
     let mut chunker = Chunker::new(text.as_bytes());
     let mut next_line = 1;
-    while let Some((first, data)) = chunker.next_chunk(Vec::new()).unwrap() {
+    let mut data = Vec::new();
+    while let Some(first) = chunker.next_chunk(&mut data).unwrap() {
         assert_eq!(first, next_line);
         next_line += data.iter().filter(|&&b| b == b'\n').count() as u64;
     }
     assert_eq!(next_line, 3001);
     let fixed = "2026-01-01T00:00:00Z".parse().unwrap();
     assert_eq!(Clock::Fixed(fixed).now(), fixed);
+}
+
+/// A source that fails hard (its thread panics) ends the run with a read error, not silently.
+#[test]
+fn a_source_that_panics_is_a_read_error() {
+    struct Panicking(u64);
+    impl Source for Panicking {
+        fn next_batch(&mut self, pool: &Pool) -> Option<Result<Batch, ReadError>> {
+            self.0 += 1;
+            assert!(self.0 < 3, "the source gives up on its third batch");
+            let mut data = pool.take(0);
+            data.extend_from_slice(GOOD.as_bytes());
+            let origin = Origin { source: Arc::from("memory"), line: self.0 };
+            Some(Ok(Batch { origin, data, received: Clock::System.now(), ack: Ack::new(|| {}) }))
+        }
+    }
+    let plan = compile(&builtin_sources(), builtin_grammars()).unwrap();
+    let settings = Settings::default();
+    let mut sink = Recorder::default();
+    let ended = Pipeline { plan: &plan, settings: &settings, threads: 2 }.run(&mut Panicking(0), &mut sink);
+    assert_eq!(ended.counts.events, 2, "what was read before is written");
+    assert_eq!(ended.read_errors.len(), 1);
+    assert!(ended.read_errors[0].to_string().contains("panicked"), "{}", ended.read_errors[0]);
 }

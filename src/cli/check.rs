@@ -27,7 +27,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
     // Unreadable guides are reported together with the problems of the readable ones.
     let (sources, mut problems) = gather_all(&args.paths);
     let plan = match guide::compile(&sources, builtin_grammars()) {
-        Ok(plan) => Some(plan),
+        Ok(plan) => {
+            if !problems.0.is_empty() {
+                // Shown with the unreadable guides' errors, as a failed compile shows them.
+                problems.0.extend(plan.warnings.iter().cloned());
+            }
+            Some(plan)
+        }
         Err(d) => {
             problems.extend(d);
             None

@@ -51,7 +51,10 @@ impl Loaded {
 /// # Errors
 /// Every problem met reading and compiling them, errors and warnings; `tail` follows the count.
 pub fn compile(paths: &[PathBuf], tail: &'static str) -> Result<Plan, Error> {
-    let sources = gather(paths)?;
+    let (sources, problems) = gather_all(paths);
+    if !problems.0.is_empty() {
+        return Err(Error::Guides { diagnostics: problems, tail });
+    }
     guide::compile(&sources, builtin_grammars()).map_err(|diagnostics| Error::Guides { diagnostics, tail })
 }
 

@@ -39,7 +39,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
     let mut mapper = Mapper::new(&loaded.plan, &loaded.settings);
     let mut stdout = io::stdout().lock();
-    let mut explain_one = |line: &str| -> io::Result<()> {
+    let mut explain_one = |line: &str| -> Result<(), Error> {
         let received = loaded.clock.now();
         let explanation = mapper.explain(line, received);
         let text = if args.json {
@@ -49,10 +49,10 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
         } else {
             render(line, &explanation)
         };
-        stdout.write_all(text.as_bytes())
+        stdout.write_all(text.as_bytes()).map_err(Error::Output)
     };
-    let result = match args.line.as_deref() {
-        Some(text) if text != "-" => text.lines().try_for_each(|line| explain_one(line_text(line))),
+    match args.line.as_deref() {
+        Some(text) if text != "-" => text.lines().try_for_each(|line| explain_one(line_text(line)))?,
         _ => {
             // As `map` does: invalid UTF-8 is replaced rather than stopping the run.
             let mut stdin = io::stdin().lock();
@@ -60,18 +60,14 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
             loop {
                 raw.clear();
                 match stdin.read_until(b'\n', &mut raw) {
-                    Ok(0) => break Ok(()),
-                    Ok(_) => {
-                        if let Err(e) = explain_one(line_text(&String::from_utf8_lossy(&raw))) {
-                            break Err(e);
-                        }
-                    }
-                    Err(e) => break Err(e),
+                    Ok(0) => break,
+                    Ok(_) => explain_one(line_text(&String::from_utf8_lossy(&raw)))?,
+                    Err(e) => return Err(Error::Other(format!("cannot read standard input: {e}"))),
                 }
             }
         }
-    };
-    result.map(|()| ExitCode::SUCCESS).map_err(Error::Output)
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The explanation as text for people.

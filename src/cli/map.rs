@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xdrmap::pipeline::{Ended, Pipeline};
 use xdrmap::sinks::{Counts, JsonLines};
-use xdrmap::sources::Files;
+use xdrmap::sources::{Batch, Files, Pool, ReadError, Source};
 
 /// Map log lines to normalized events (JSON Lines).
 ///
@@ -90,11 +90,14 @@ pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
         None => Box::new(io::stderr()),
         Some(path) => Box::new(BufWriter::new(create(path)?)),
     };
-    let mut source = Files::new(config.inputs, config.loaded.clock);
-    let mut sink = Progress::new(JsonLines::new(events, rejects), xdrmap::sources::Source::size(&source));
+    let mut source = Reported { source: Files::new(config.inputs, config.loaded.clock), printed: 0 };
+    let mut sink = Progress::new(JsonLines::new(events, rejects), source.size());
     let pipeline = Pipeline { plan: &config.loaded.plan, settings: &config.loaded.settings, threads: config.threads };
     let ended = pipeline.run(&mut source, &mut sink);
     sink.finish();
+    for e in ended.read_errors.iter().skip(source.printed) {
+        eprintln!("xdrmap: {e}");
+    }
     report(ended, config.threads, config.strict)
 }
 
@@ -102,13 +105,31 @@ fn create(path: &Path) -> Result<File, Error> {
     File::create(path).map_err(|error| Error::File { action: "create", path: path.to_path_buf(), error })
 }
 
-/// Prints what went wrong on the way and the summary; gives the exit code.
-fn report(ended: Ended, threads: usize, strict: bool) -> Result<ExitCode, Error> {
-    if ended.unstarted_workers > 0 {
-        eprintln!("xdrmap: started {} of {threads} worker threads", threads - ended.unstarted_workers);
+/// A source whose read errors are printed as they happen, as a user watching the run expects.
+struct Reported<S> {
+    source: S,
+    printed: usize,
+}
+
+impl<S: Source> Source for Reported<S> {
+    fn next_batch(&mut self, pool: &Pool) -> Option<Result<Batch, ReadError>> {
+        let next = self.source.next_batch(pool);
+        if let Some(Err(e)) = &next {
+            eprintln!("xdrmap: {e}");
+            self.printed += 1;
+        }
+        next
     }
-    for e in &ended.read_errors {
-        eprintln!("xdrmap: {e}");
+
+    fn size(&self) -> Option<u64> {
+        self.source.size()
+    }
+}
+
+/// Prints the summary; gives the exit code.
+fn report(ended: Ended, threads: usize, strict: bool) -> Result<ExitCode, Error> {
+    if let Some((unstarted, e)) = &ended.unstarted_workers {
+        eprintln!("xdrmap: started {} of {threads} worker threads: {e}", threads - unstarted);
     }
     ended.output.map_err(Error::Output)?;
     eprintln!("{}", summary(&ended.counts));

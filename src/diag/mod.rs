@@ -30,8 +30,6 @@ pub struct Location {
 pub struct Diagnostic {
     /// What kind of problem it is.
     pub code: Code,
-    /// Errors stop the compile; warnings do not (the code's own severity).
-    pub severity: Severity,
     /// What is wrong, in a sentence.
     pub message: String,
     /// Where it is.
@@ -41,9 +39,14 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A problem with the code's severity and no place yet.
+    /// A problem with no place yet.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: code.severity(), message: message.into(), location: Box::default(), hint: None }
+        Diagnostic { code, message: message.into(), location: Box::default(), hint: None }
+    }
+
+    /// Errors stop the compile; warnings do not (the code says which).
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
     }
 
     /// Names the file the problem is in.
@@ -81,7 +84,7 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// `error[E101]: message`, then `  --> file:line:col (path, source "Row")`, then `  = help: hint`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = match self.severity {
+        let level = match self.severity() {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
@@ -120,14 +123,15 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// All the problems found in one compile, errors and warnings, in the order they were found.
+/// All the problems found in one compile: errors and warnings, each kind in the order found
+/// (a failed compile lists its errors, then its warnings).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
     /// The number of errors (problems that stop a compile).
     pub fn errors(&self) -> usize {
-        self.0.iter().filter(|d| d.severity == Severity::Error).count()
+        self.0.iter().filter(|d| d.severity() == Severity::Error).count()
     }
 
     /// The number of warnings.

@@ -5,9 +5,9 @@ use crate::sinks::{Counts, Mapped, Rejected};
 use crate::sources::{Batch, Origin, Pool};
 use std::sync::Arc;
 
-/// Maps the lines of a batch into its events and rejects, and gives the batch's buffer back
-/// to `pool`.
-pub fn map_batch(mapper: &mut Mapper<'_>, batch: Batch, pool: &Pool) -> Mapped {
+/// Maps the lines of batch number `seq` into its events and rejects, and gives the batch's
+/// buffer back to `pool`.
+pub fn map_batch(mapper: &mut Mapper<'_>, seq: u64, batch: Batch, pool: &Pool) -> Mapped {
     let mut events = pool.take(batch.data.len() * 2);
     let mut rejects = Vec::new();
     let mut counts = Counts::default();
@@ -30,5 +30,5 @@ pub fn map_batch(mapper: &mut Mapper<'_>, batch: Batch, pool: &Pool) -> Mapped {
     });
     let bytes = batch.data.len() as u64;
     pool.give(batch.data);
-    Mapped { seq: batch.seq, bytes, events, rejects, counts, ack: batch.ack }
+    Mapped { seq, bytes, events, rejects, counts, ack: batch.ack }
 }

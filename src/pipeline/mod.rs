@@ -10,10 +10,10 @@ pub use batch::map_batch;
 use crate::guide::Plan;
 use crate::runtime::{Mapper, Settings};
 use crate::sinks::{Counts, Mapped, Sink};
-use crate::sources::{Pool, ReadError, Source};
+use crate::sources::{Batch, Pool, ReadError, Source};
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 
 /// A compiled plan, the run's settings and how many workers map.
@@ -33,37 +33,47 @@ pub struct Ended {
     pub counts: Counts,
     /// The inputs that could not be opened or read to their end.
     pub read_errors: Vec<ReadError>,
-    /// Whether the sink took and flushed everything; the run stops at its first failure.
+    /// Whether the sink took and flushed everything; the run stops at its first failure, and
+    /// a batch read but never written (a worker that died) is a failure too.
     pub output: io::Result<()>,
-    /// Worker threads that could not be started (the run then used fewer, or this thread).
-    pub unstarted_workers: usize,
+    /// Worker threads that could not be started (the run then used fewer, or this thread),
+    /// and why.
+    pub unstarted_workers: Option<(usize, io::Error)>,
+}
+
+impl Ended {
+    fn new() -> Self {
+        Ended { counts: Counts::default(), read_errors: Vec::new(), output: Ok(()), unstarted_workers: None }
+    }
 }
 
 impl Pipeline<'_> {
     /// Maps everything `source` hands out into `sink`, in input order, and flushes the sink.
     pub fn run(&self, source: &mut dyn Source, sink: &mut dyn Sink) -> Ended {
-        if self.threads > 1 {
-            if let Some(ended) = self.run_parallel(source, sink) {
-                return ended;
+        if self.threads <= 1 {
+            return self.run_here(source, sink);
+        }
+        match self.run_parallel(source, sink) {
+            Ok(ended) => ended,
+            Err(spawn_error) => {
+                let mut ended = self.run_here(source, sink);
+                ended.unstarted_workers = Some((self.threads, spawn_error));
+                ended
             }
         }
-        let mut ended = self.run_here(source, sink);
-        if self.threads > 1 {
-            ended.unstarted_workers = self.threads;
-        }
-        ended
     }
 
     /// One thread reads, maps and writes.
     fn run_here(&self, source: &mut dyn Source, sink: &mut dyn Sink) -> Ended {
         let mut mapper = Mapper::new(self.plan, self.settings);
         let pool = Pool::new(4);
-        let mut ended =
-            Ended { counts: Counts::default(), read_errors: Vec::new(), output: Ok(()), unstarted_workers: 0 };
+        let mut ended = Ended::new();
+        let mut seq = 0;
         while let Some(next) = source.next_batch(&pool) {
             match next {
                 Ok(batch) => {
-                    let mapped = map_batch(&mut mapper, batch, &pool);
+                    let mapped = map_batch(&mut mapper, seq, batch, &pool);
+                    seq += 1;
                     ended.output = deliver(sink, mapped, &pool, &mut ended.counts);
                     if ended.output.is_err() {
                         return ended;
@@ -77,15 +87,15 @@ impl Pipeline<'_> {
     }
 
     /// A reader thread fills batches, workers map them, this thread writes them in order.
-    /// `None` when no worker could be started (nothing was read).
-    fn run_parallel(&self, source: &mut dyn Source, sink: &mut dyn Sink) -> Option<Ended> {
+    /// Fails, having read nothing, when no worker could be started.
+    fn run_parallel(&self, source: &mut dyn Source, sink: &mut dyn Sink) -> Result<Ended, io::Error> {
         let threads = self.threads;
         let pool = &Pool::new(threads * 6 + 4);
         let (plan, settings) = (self.plan, self.settings);
-        let mut ended =
-            Ended { counts: Counts::default(), read_errors: Vec::new(), output: Ok(()), unstarted_workers: 0 };
-        let started = std::thread::scope(|s| {
-            let (work_tx, work_rx) = sync_channel(threads * 2);
+        let mut ended = Ended::new();
+        let read_errors = &Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            let (work_tx, work_rx) = sync_channel::<(u64, Batch)>(threads * 2);
             let work_rx = Arc::new(Mutex::new(work_rx));
             let (done_tx, done_rx) = sync_channel::<Mapped>(threads * 2);
             let mut workers = 0;
@@ -98,70 +108,106 @@ impl Pipeline<'_> {
                             Ok(rx) => rx.recv(),
                             Err(_) => break,
                         };
-                        let Ok(batch) = next else { break };
-                        if done_tx.send(map_batch(&mut mapper, batch, pool)).is_err() {
+                        let Ok((seq, batch)) = next else { break };
+                        if done_tx.send(map_batch(&mut mapper, seq, batch, pool)).is_err() {
                             break;
                         }
                     }
                 });
                 match spawned {
                     Ok(_) => workers += 1,
-                    Err(_) => break, // fewer workers than asked for still map everything
+                    // Fewer workers than asked for still map everything.
+                    Err(e) if workers > 0 => {
+                        ended.unstarted_workers = Some((threads - workers, e));
+                        break;
+                    }
+                    Err(e) => return Err(e),
                 }
-            }
-            ended.unstarted_workers = threads - workers;
-            if workers == 0 {
-                return false;
             }
             // Only the workers hold these ends now: when they stop, the reader's sends fail.
             drop(work_rx);
             drop(done_tx);
-            let reader = s.spawn(move || {
-                let mut read_errors = Vec::new();
-                while let Some(next) = source.next_batch(pool) {
-                    match next {
-                        Ok(batch) => {
-                            if work_tx.send(batch).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) => read_errors.push(e),
-                    }
-                }
-                read_errors
-            });
-            ended.output = write_in_order(done_rx, sink, pool, &mut ended.counts);
+            let reader = s.spawn(move || read_all(source, pool, &work_tx, read_errors));
+            let written = write_in_order(done_rx, sink, pool, &mut ended.counts);
             // Dropping the receiver (on a write error) stops the workers, which stops the reader.
-            ended.read_errors = reader.join().unwrap_or_default();
-            true
-        });
-        if !started {
-            return None;
-        }
+            let sent = reader.join();
+            let mut errors = read_errors.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
+            if sent.is_err() {
+                let error = io::Error::other("the source failed (its thread panicked); the rest is lost");
+                errors.push(ReadError { input: Arc::from("<source>"), opening: false, error });
+            }
+            ended.read_errors = errors;
+            ended.output = written.and_then(|next| match sent {
+                Ok(sent) if next < sent => {
+                    Err(io::Error::other(format!("{} batches were read but never mapped", sent - next)))
+                }
+                _ => Ok(()),
+            });
+            Ok(())
+        })?;
         if ended.output.is_ok() {
             ended.output = sink.flush();
         }
-        Some(ended)
+        Ok(ended)
     }
 }
 
-/// Hands mapped batches to the sink in input order, as they come back from the workers.
-fn write_in_order(
-    done: std::sync::mpsc::Receiver<Mapped>,
-    sink: &mut dyn Sink,
+/// Hands every batch of the source to the workers, numbered in order, and keeps the read
+/// errors; returns how many batches were sent.
+fn read_all(
+    source: &mut dyn Source,
     pool: &Pool,
-    counts: &mut Counts,
-) -> io::Result<()> {
+    work: &SyncSender<(u64, Batch)>,
+    read_errors: &Mutex<Vec<ReadError>>,
+) -> u64 {
+    let mut sent = 0;
+    while let Some(next) = source.next_batch(pool) {
+        match next {
+            Ok(batch) => {
+                if work.send((sent, batch)).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            Err(e) => {
+                if let Ok(mut errors) = read_errors.lock() {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    sent
+}
+
+/// Hands mapped batches to the sink in input order, as they come back from the workers, and
+/// flushes it whenever no batch is waiting (so that a slow input is written, and its
+/// acknowledgements fired, without waiting for the end). Returns how many were written.
+fn write_in_order(done: Receiver<Mapped>, sink: &mut dyn Sink, pool: &Pool, counts: &mut Counts) -> io::Result<u64> {
     let mut pending = BTreeMap::new();
     let mut next = 0u64;
-    for mapped in done {
+    let mut unflushed = false;
+    loop {
+        let mapped = match done.try_recv() {
+            Ok(m) => m,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                if std::mem::take(&mut unflushed) {
+                    sink.flush()?;
+                }
+                match done.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            }
+        };
         pending.insert(mapped.seq, mapped);
         while let Some(m) = pending.remove(&next) {
             deliver(sink, m, pool, counts)?;
             next += 1;
+            unflushed = true;
         }
     }
-    Ok(())
+    Ok(next)
 }
 
 /// Writes one mapped batch, hands over its acknowledgement, and returns its buffer.

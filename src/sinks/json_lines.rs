@@ -6,7 +6,9 @@ use crate::sources::Ack;
 use std::io::{self, Write};
 
 /// Acknowledgements held before the sink flushes on its own, so that a source waiting for
-/// them is not kept waiting for the end of the run.
+/// them is not kept waiting for the end of the run. The pipeline also flushes whenever its
+/// writer has no batch waiting (with workers), and at the end; a single-threaded run over a
+/// quiet source fires them at the next of these.
 const HELD_ACKS: usize = 64;
 
 /// Writes events to one writer and rejects to another, one JSON object per line.

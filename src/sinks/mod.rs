@@ -13,7 +13,7 @@ use std::ops::AddAssign;
 
 /// A batch after mapping: what a sink writes.
 pub struct Mapped {
-    /// The batch's place in the run.
+    /// The batch's place in the run, from 0 (the pipeline numbers batches as it reads them).
     pub seq: u64,
     /// The bytes of input it held.
     pub bytes: u64,

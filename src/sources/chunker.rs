@@ -9,6 +9,9 @@ pub const CHUNK_BYTES: usize = 256 * 1024;
 /// How much more is read at a time once a chunk is full but holds no line ending yet.
 const STEP: usize = 64 * 1024;
 
+/// The room to give a chunk's buffer so that an ordinary chunk needs no reallocation.
+pub const CHUNK_BUFFER: usize = CHUNK_BYTES + STEP;
+
 /// Cuts a reader into chunks of whole lines. A line longer than a chunk makes its chunk
 /// longer; the last line of the stream need not end with `\n`.
 pub struct Chunker<R> {
@@ -25,21 +28,32 @@ impl<R: Read> Chunker<R> {
         Chunker { reader, carry: Vec::new(), eof: false, line: 1 }
     }
 
-    /// The next chunk, read into `data` (cleared first), with the number of its first line;
-    /// `None` at the end of the stream.
+    /// Reads the next chunk into `data` (cleared first) and gives the number of its first
+    /// line; `None` at the end of the stream (`data` is then empty).
     ///
     /// # Errors
-    /// A read error; the stream is then abandoned (what was read before it was handed out).
-    pub fn next_chunk(&mut self, mut data: Vec<u8>) -> io::Result<Option<(u64, Vec<u8>)>> {
+    /// A read error. The stream then ends: what was read before it was handed out, the rest
+    /// (including a partial line) is dropped, and later calls give `None`.
+    pub fn next_chunk(&mut self, data: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        let read = self.read_chunk(data);
+        if read.is_err() {
+            self.eof = true;
+            self.carry.clear();
+            data.clear();
+        }
+        read
+    }
+
+    fn read_chunk(&mut self, data: &mut Vec<u8>) -> io::Result<Option<u64>> {
         while !self.eof || !self.carry.is_empty() {
             data.clear();
             data.append(&mut self.carry);
             // Read until the chunk is full and holds a line ending, or the input ends.
-            while !self.eof && (data.len() < CHUNK_BYTES || memchr::memrchr(b'\n', &data).is_none()) {
-                self.fill(&mut data)?;
+            while !self.eof && (data.len() < CHUNK_BYTES || memchr::memrchr(b'\n', data).is_none()) {
+                self.fill(data)?;
             }
             if !self.eof {
-                if let Some(last) = memchr::memrchr(b'\n', &data) {
+                if let Some(last) = memchr::memrchr(b'\n', data) {
                     self.carry.extend_from_slice(&data[last + 1..]);
                     data.truncate(last + 1);
                 }
@@ -48,9 +62,10 @@ impl<R: Read> Chunker<R> {
                 continue;
             }
             let first = self.line;
-            self.line += memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
-            return Ok(Some((first, data)));
+            self.line += memchr::memchr_iter(b'\n', data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
+            return Ok(Some(first));
         }
+        data.clear();
         Ok(None)
     }
 
@@ -90,7 +105,32 @@ mod tests {
 
     fn chunks(text: &[u8], step: usize) -> Vec<(u64, Vec<u8>)> {
         let mut chunker = Chunker::new(Trickle(text, step));
-        std::iter::from_fn(|| chunker.next_chunk(Vec::new()).unwrap()).collect()
+        let mut data = Vec::new();
+        std::iter::from_fn(|| chunker.next_chunk(&mut data).unwrap().map(|first| (first, data.clone()))).collect()
+    }
+
+    /// A reader that fails after handing out some bytes.
+    struct Failing<'a>(&'a [u8]);
+
+    impl Read for Failing<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_stream() {
+        let mut chunker = Chunker::new(Failing(b"a\nb\npartial"));
+        let mut data = Vec::new();
+        assert!(chunker.next_chunk(&mut data).is_err());
+        assert!(data.is_empty());
+        assert_eq!(chunker.next_chunk(&mut data).unwrap(), None, "nothing after the error");
     }
 
     #[test]

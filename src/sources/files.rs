@@ -1,7 +1,7 @@
 //! Files and standard input (`-`) as a source, read one after the other in chunks of whole
 //! lines.
 
-use super::{Ack, Batch, Chunker, Clock, Origin, Pool, ReadError, Source, CHUNK_BYTES};
+use super::{Ack, Batch, Chunker, Clock, Origin, Pool, ReadError, Source, CHUNK_BUFFER};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -15,7 +15,6 @@ pub struct Files {
     inputs: Vec<PathBuf>,
     next: usize,
     current: Option<Open>,
-    seq: u64,
     clock: Clock,
 }
 
@@ -23,7 +22,7 @@ impl Files {
     /// A source over `inputs` (none reads standard input), stamping batches with `clock`.
     pub fn new(inputs: Vec<PathBuf>, clock: Clock) -> Self {
         let inputs = if inputs.is_empty() { vec![PathBuf::from("-")] } else { inputs };
-        Files { inputs, next: 0, current: None, seq: 0, clock }
+        Files { inputs, next: 0, current: None, clock }
     }
 
     /// Opens the next input; `None` when there is none left.
@@ -53,15 +52,18 @@ impl Source for Files {
                 }
             }
             let (name, chunker) = self.current.as_mut()?;
-            match chunker.next_chunk(pool.take(CHUNK_BYTES + 64 * 1024)) {
-                Ok(Some((line, data))) => {
+            let mut data = pool.take(CHUNK_BUFFER);
+            match chunker.next_chunk(&mut data) {
+                Ok(Some(line)) => {
                     let origin = Origin { source: Arc::clone(name), line };
-                    let batch = Batch { seq: self.seq, origin, data, received: self.clock.now(), ack: Ack::none() };
-                    self.seq += 1;
-                    return Some(Ok(batch));
+                    return Some(Ok(Batch { origin, data, received: self.clock.now(), ack: Ack::none() }));
                 }
-                Ok(None) => self.current = None,
+                Ok(None) => {
+                    pool.give(data);
+                    self.current = None;
+                }
                 Err(error) => {
+                    pool.give(data);
                     let input = Arc::clone(name);
                     self.current = None;
                     return Some(Err(ReadError { input, opening: false, error }));

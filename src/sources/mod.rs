@@ -6,7 +6,7 @@ mod chunker;
 mod files;
 mod pool;
 
-pub use chunker::{Chunker, CHUNK_BYTES};
+pub use chunker::{Chunker, CHUNK_BUFFER, CHUNK_BYTES};
 pub use files::Files;
 pub use pool::Pool;
 
@@ -25,10 +25,9 @@ pub struct Origin {
     pub line: u64,
 }
 
-/// Whole lines read together, from one input.
+/// Whole lines read together, from one input. The pipeline numbers batches in the order the
+/// source hands them out, and writes their results in that order.
 pub struct Batch {
-    /// The batch's place in the run, from 0: results are written in this order.
-    pub seq: u64,
     /// The origin of the first line; line `i` of the batch is line `origin.line + i`.
     pub origin: Origin,
     /// The lines, each ended by `\n` (the last one need not be).
