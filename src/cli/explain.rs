@@ -85,10 +85,12 @@ pub fn render(line: &str, e: &Explanation) -> String {
         let span = format!("{}..{}", t.start, t.end);
         let fate = if !t.used_by.is_empty() {
             format!("→ {}", t.used_by.join(", "))
+        } else if !t.read_by.is_empty() && t.unmapped {
+            format!("(read by {}; another source won or its type failed: kept unmapped)", t.read_by.join(", "))
         } else if t.unmapped {
             "(no row: kept unmapped)".to_string()
         } else if !t.read_by.is_empty() {
-            format!("(read by {}; another source won or its type failed)", t.read_by.join(", "))
+            format!("(read by {}; its type failed: in the errors)", t.read_by.join(", "))
         } else {
             String::new()
         };

@@ -181,6 +181,9 @@ impl<'p> Mapper<'p> {
                 values.push(value);
             }
         }
+        if guide.unmapped_field.is_some() {
+            self.record.keep_unused();
+        }
         self.write_extras(guide, tokens, out, &mut first);
         out.extend_from_slice(b"}\n");
         self.record.errors.len()

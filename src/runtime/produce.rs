@@ -26,8 +26,11 @@ pub(super) struct FieldError {
 pub(super) struct Record {
     /// Slot → index of the token that fills it.
     pub slots: Vec<Option<u32>>,
-    /// Tokens no slot took, in line order.
+    /// Tokens kept under the unmapped object: those no slot took, and (see
+    /// [`Record::keep_unused`]) those no field used; in line order.
     pub unmapped: Vec<u32>,
+    /// Slot → whether a field took its value, or recorded its failure in the errors array.
+    pub taken: Vec<bool>,
     pub errors: Vec<FieldError>,
     /// The slot the last field took its value from (read by `explain`).
     pub used_slot: Option<u16>,
@@ -38,6 +41,8 @@ impl Record {
     pub fn fill_slots(&mut self, guide: &Guide, tokens: &[Token<'_>]) {
         self.slots.clear();
         self.slots.resize(guide.slots.len(), None);
+        self.taken.clear();
+        self.taken.resize(guide.slots.len(), false);
         self.unmapped.clear();
         self.errors.clear();
         for (i, t) in tokens.iter().enumerate() {
@@ -120,6 +125,7 @@ impl Record {
             match value::read(raw, &field.ty, &settings.time, received) {
                 Ok(v) => {
                     self.used_slot = Some(source.slot);
+                    self.taken[source.slot as usize] = true;
                     return Some(v);
                 }
                 Err(invalid) => {
@@ -128,9 +134,26 @@ impl Record {
             }
         }
         if let Some((slot, value, invalid)) = failed {
-            self.flag(index, field, &guide.slots.names[slot as usize], value, invalid);
+            if self.flag(index, field, &guide.slots.names[slot as usize], value, invalid) {
+                self.taken[slot as usize] = true;
+            }
         }
         None
+    }
+
+    /// Keeps, under the unmapped object, every value of the line that no field used and no
+    /// error records: a candidate that lost to an earlier source of its row, or one that
+    /// failed a row that says `on_invalid: skip`. Nothing the grammar read is lost.
+    pub fn keep_unused(&mut self) {
+        let before = self.unmapped.len();
+        for (slot, token) in self.slots.iter().enumerate() {
+            if let (Some(t), false) = (token, self.taken[slot]) {
+                self.unmapped.push(*t);
+            }
+        }
+        if self.unmapped.len() > before {
+            self.unmapped.sort_unstable();
+        }
     }
 
     /// Evaluates an expression over the fields before it and reads the result as the type.
@@ -176,8 +199,11 @@ impl Record {
         }
     }
 
-    fn flag(&mut self, index: usize, field: &Field, source: &str, value: &str, invalid: Invalid) {
-        if field.on_invalid == OnInvalid::Flag {
+    /// Records a failed field in the errors array, unless its row says `skip`; says whether
+    /// it did.
+    fn flag(&mut self, index: usize, field: &Field, source: &str, value: &str, invalid: Invalid) -> bool {
+        let flagged = field.on_invalid == OnInvalid::Flag;
+        if flagged {
             self.errors.push(FieldError {
                 token: index,
                 source: source.to_string(),
@@ -186,6 +212,7 @@ impl Record {
                 reason: invalid.reason,
             });
         }
+        flagged
     }
 }
 
