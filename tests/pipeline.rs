@@ -196,7 +196,7 @@ fn files_are_cut_into_numbered_batches() {
 /// A source that fails hard (its thread panics) ends the run with a read error, not silently.
 #[test]
 fn a_source_that_panics_is_a_read_error() {
-    struct Panicking(u64);
+    struct Panicking(u64, Arc<AtomicUsize>);
     impl Source for Panicking {
         fn next_batch(&mut self, pool: &Pool) -> Option<Result<Batch, ReadError>> {
             self.0 += 1;
@@ -204,14 +204,21 @@ fn a_source_that_panics_is_a_read_error() {
             let mut data = pool.take(0);
             data.extend_from_slice(GOOD.as_bytes());
             let origin = Origin { source: Arc::from("memory"), line: self.0 };
-            Some(Ok(Batch { origin, data, received: Clock::System.now(), ack: Ack::new(|| {}) }))
+            let acked = Arc::clone(&self.1);
+            let ack = Ack::new(move || {
+                acked.fetch_add(1, Ordering::SeqCst);
+            });
+            Some(Ok(Batch { origin, data, received: Clock::System.now(), ack }))
         }
     }
     let plan = compile(&builtin_sources(), builtin_grammars()).unwrap();
     let settings = Settings::default();
-    let mut sink = Recorder::default();
-    let ended = Pipeline { plan: &plan, settings: &settings, threads: 2 }.run(&mut Panicking(0), &mut sink);
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut sink = Recorder { acked: Arc::clone(&acked), ..Recorder::default() };
+    let mut source = Panicking(0, Arc::clone(&acked));
+    let ended = Pipeline { plan: &plan, settings: &settings, threads: 2 }.run(&mut source, &mut sink);
     assert_eq!(ended.counts.events, 2, "what was read before is written");
+    assert_eq!(acked.load(Ordering::SeqCst), 2, "and acknowledged");
     assert_eq!(ended.read_errors.len(), 1);
     assert!(ended.read_errors[0].to_string().contains("panicked"), "{}", ended.read_errors[0]);
 }
