@@ -96,8 +96,6 @@ impl Record {
         tokens: &[Token<'a>],
         received: DateTime<Utc>,
     ) -> Option<Value<'a>> {
-        // The first failure, kept borrowed: most fields that fail one source are not flagged.
-        let mut failed: Option<(u16, &'a str, Invalid)> = None;
         for source in sources {
             let Some(t) = self.slots[source.slot as usize] else {
                 continue;
@@ -106,36 +104,32 @@ impl Record {
             let raw = text::unescape(token.value, token.escape);
             let raw = match &source.transform {
                 Some(transform) => match apply(transform, raw) {
-                    Ok(Some(v)) => v,
+                    Ok(Some(v)) => Ok(v),
                     Ok(None) => continue,
-                    Err(reason) => {
-                        failed.get_or_insert((
-                            source.slot,
-                            token.value,
-                            Invalid { code: Code::TransformFailed, reason },
-                        ));
-                        continue;
-                    }
+                    Err(reason) => Err(Invalid { code: Code::TransformFailed, reason }),
                 },
-                None => raw,
+                None => Ok(raw),
             };
-            if raw.is_empty() {
-                continue;
-            }
-            match value::read(raw, &field.ty, &settings.time, received) {
+            let read = match raw {
+                Ok(raw) if raw.is_empty() => continue,
+                Ok(raw) => value::read(raw, &field.ty, &settings.time, received),
+                Err(invalid) => Err(invalid),
+            };
+            match read {
                 Ok(v) => {
                     self.used_slot = Some(source.slot);
                     self.taken[source.slot as usize] = true;
                     return Some(v);
                 }
-                Err(invalid) => {
-                    failed.get_or_insert((source.slot, token.value, invalid));
+                // A present value that fails is the field's error: no later source stands in
+                // for it (a date in the wrong order must not become the relay's stamp).
+                Err(invalid) if field.on_invalid == OnInvalid::Flag => {
+                    self.flag(index, field, &guide.slots.names[source.slot as usize], token.value, invalid);
+                    self.taken[source.slot as usize] = true;
+                    return None;
                 }
-            }
-        }
-        if let Some((slot, value, invalid)) = failed {
-            if self.flag(index, field, &guide.slots.names[slot as usize], value, invalid) {
-                self.taken[slot as usize] = true;
+                // `skip`: the value is not this field's business; the next source may be.
+                Err(_) => {}
             }
         }
         None
@@ -199,11 +193,9 @@ impl Record {
         }
     }
 
-    /// Records a failed field in the errors array, unless its row says `skip`; says whether
-    /// it did.
-    fn flag(&mut self, index: usize, field: &Field, source: &str, value: &str, invalid: Invalid) -> bool {
-        let flagged = field.on_invalid == OnInvalid::Flag;
-        if flagged {
+    /// Records a failed field in the errors array, unless its row says `skip`.
+    fn flag(&mut self, index: usize, field: &Field, source: &str, value: &str, invalid: Invalid) {
+        if field.on_invalid == OnInvalid::Flag {
             self.errors.push(FieldError {
                 token: index,
                 source: source.to_string(),
@@ -212,7 +204,6 @@ impl Record {
                 reason: invalid.reason,
             });
         }
-        flagged
     }
 }
 
