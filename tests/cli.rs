@@ -276,7 +276,7 @@ fn threads_keep_input_order_and_line_numbers() {
         runs.push(strip(&out));
     }
     assert_eq!(runs[0].len(), 3999);
-    assert_eq!(runs[0][3998]["_unmapped"]["@seq"], "4000");
+    assert_eq!(runs[0][3998]["sessionId"], 4000, "the header sequence number, the last line's");
     assert!(runs[0] == runs[1], "one thread and four threads give the same events in the same order");
 }
 

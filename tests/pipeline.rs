@@ -122,7 +122,8 @@ fn results_in_input_order_every_line_counted_acks_after_flush() {
         let ids: Vec<String> = events
             .lines()
             .map(|e| {
-                serde_json::from_str::<serde_json::Value>(e).unwrap()["_unmapped"]["@seq"].as_str().unwrap().to_string()
+                // The header's sequence number, which the guide takes as the sessionId.
+                serde_json::from_str::<serde_json::Value>(e).unwrap()["sessionId"].to_string()
             })
             .collect();
         // Lines 0 and 3..25 of every batch are good, numbered batch * 1000 + line.

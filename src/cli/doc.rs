@@ -44,6 +44,7 @@ struct Row {
     token: String,
     sample: String,
     description: String,
+    note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -92,6 +93,7 @@ fn render(source: &GuideSource, template: &str) -> Result<String, String> {
         token: r.token.clone(),
         sample: r.sample.as_ref().and_then(spec::scalar).unwrap_or_default(),
         description: r.description.clone().unwrap_or_default(),
+        note: r.note.clone(),
     };
     let fields: Vec<Row> = spec.fields.iter().map(row).collect();
     let internal: Vec<Row> = spec.internal_fields.iter().map(row).collect();
@@ -116,6 +118,7 @@ fn render(source: &GuideSource, template: &str) -> Result<String, String> {
         reference => spec.reference,
         device => device,
         constants => constants,
+        notes => fields.iter().chain(&internal).filter(|r| r.note.is_some()).collect::<Vec<_>>(),
         fields => fields,
         internal_fields => internal,
     })

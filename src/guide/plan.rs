@@ -152,6 +152,10 @@ pub enum Transform {
     Before(String),
     /// The text after the last separator.
     After(String),
+    /// The text before the last separator.
+    BeforeLast(String),
+    /// Only these values (compared without regard to ASCII case) belong to the field.
+    Only(Vec<String>),
 }
 
 impl Transform {
@@ -166,6 +170,8 @@ impl Transform {
             Transform::SyslogSeverity => "syslog_severity".to_string(),
             Transform::Before(sep) => format!("before: {sep:?}"),
             Transform::After(sep) => format!("after: {sep:?}"),
+            Transform::BeforeLast(sep) => format!("before_last: {sep:?}"),
+            Transform::Only(values) => format!("only ({} values)", values.len()),
         }
     }
 }

@@ -128,6 +128,10 @@ pub struct RowSpec {
     #[serde(default)]
     /// What the vendor says the token means.
     pub description: Option<String>,
+    /// How xdrmap reads the row where the vendor's description does not say (`doc` lists the
+    /// notes under the tables).
+    #[serde(default)]
+    pub note: Option<String>,
     /// Keys (or `@grammar_fields`) to read, first present and valid wins.
     #[serde(default)]
     pub from: Option<Vec<FromSpec>>,
@@ -195,9 +199,14 @@ pub enum TransformSpec {
     Before(String),
     /// The text after the last occurrence of a separator.
     After(String),
+    /// The text before the last occurrence of a separator (`user@corp@10.0.0.1` → `user@corp`).
+    BeforeLast(String),
+    /// Only these values (matched without regard to case) belong to the row; any other is
+    /// not the row's and passes to its next source.
+    Only(Vec<String>),
 }
 
-const TRANSFORMS: &str = "split_ip_port, split_status, map, syslog_severity, before, after";
+const TRANSFORMS: &str = "split_ip_port, split_status, map, syslog_severity, before, after, before_last, only";
 
 impl<'de> Deserialize<'de> for TransformSpec {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -232,6 +241,10 @@ impl<'de> Deserialize<'de> for TransformSpec {
                         .map_err(|_| D::Error::custom("map takes a table of `from: to` strings")),
                     "before" => Ok(TransformSpec::Before(arg(value)?)),
                     "after" => Ok(TransformSpec::After(arg(value)?)),
+                    "before_last" => Ok(TransformSpec::BeforeLast(arg(value)?)),
+                    "only" => serde_yaml::from_value(value)
+                        .map(TransformSpec::Only)
+                        .map_err(|_| D::Error::custom("only takes a list of strings")),
                     "syslog_severity" => Ok(TransformSpec::SyslogSeverity),
                     other => {
                         Err(D::Error::custom(format!("unknown transform '{other}', expected one of {TRANSFORMS}")))

@@ -270,6 +270,11 @@ fn apply<'a>(transform: &'a Transform, raw: Cow<'a, str>) -> Result<Option<Cow<'
             Cow::Borrowed(s) => Cow::Borrowed(s.split_once(sep.as_str()).map_or(s, |(a, _)| a)),
             Cow::Owned(s) => Cow::Owned(s.split_once(sep.as_str()).map_or(s.as_str(), |(a, _)| a).to_string()),
         }),
+        Transform::BeforeLast(sep) => Some(match raw {
+            Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(sep.as_str()).map_or(s, |(a, _)| a)),
+            Cow::Owned(s) => Cow::Owned(s.rsplit_once(sep.as_str()).map_or(s.as_str(), |(a, _)| a).to_string()),
+        }),
+        Transform::Only(values) => values.iter().any(|v| v.eq_ignore_ascii_case(&raw)).then_some(raw),
         Transform::After(sep) => Some(match raw {
             Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(sep.as_str()).map_or(s, |(_, b)| b)),
             Cow::Owned(s) => Cow::Owned(s.rsplit_once(sep.as_str()).map_or(s.as_str(), |(_, b)| b).to_string()),

@@ -58,6 +58,16 @@ impl GuideCompiler<'_> {
             TransformSpec::SyslogSeverity => Transform::SyslogSeverity,
             TransformSpec::Before(sep) => Transform::Before(sep.clone()),
             TransformSpec::After(sep) => Transform::After(sep.clone()),
+            TransformSpec::BeforeLast(sep) => Transform::BeforeLast(sep.clone()),
+            TransformSpec::Only(values) => {
+                for value in values {
+                    if let Err(why) = crate::value::check(value, ty) {
+                        let message = format!("only lists '{value}', which is not a valid {}: {why}", ty.name());
+                        self.problem(Code::Transform, message, at, "transform");
+                    }
+                }
+                Transform::Only(values.clone())
+            }
         };
         Some(t)
     }
