@@ -166,9 +166,20 @@ fn event_name_with_a_space() {
 #[test]
 fn not_netscaler_is_an_error_with_a_column() {
     let mut out = Vec::new();
-    let err = NetScaler.tokenize("<173>1 2025-01-30T12:00:00Z HOST newsyslog 79382 - - logfile turned over", &mut out);
-    let err = err.expect_err("a newsyslog line is not a NetScaler message");
+    let err = NetScaler.tokenize("<78>Mar  3 04:05:06 backup-host cron[311]: job done", &mut out);
+    let err = err.expect_err("another host's cron line is not a NetScaler message");
     assert!(err.column > 1, "{err}");
+}
+
+/// The management plane's own daemons log in RFC 5424 with their program as APP-NAME: the
+/// program, process id and text are fields (they used to be rejected).
+#[test]
+fn management_plane_syslog_is_read() {
+    let out = tokens("<173>1 2025-01-30T12:00:00Z HOST newsyslog 79382 - - logfile turned over");
+    assert_eq!(get(&out, "@program").as_deref(), Some("newsyslog"));
+    assert_eq!(get(&out, "@procid").as_deref(), Some("79382"));
+    assert_eq!(get(&out, "@text").as_deref(), Some("logfile turned over"));
+    assert_eq!(get(&out, "@host").as_deref(), Some("HOST"));
 }
 
 /// Every line the repository and the shared corpus hold, plus broken ones: the batch
