@@ -5,6 +5,7 @@ use super::outcome::Outcome;
 use super::produce::{fixed, Fixed, Record};
 use super::select::{claims, select};
 use super::Settings;
+use crate::diag::Code;
 use crate::guide::plan::{Guide, Plan};
 use crate::output::{write_errors, write_raw_key, write_str, write_unmapped, write_value, ErrorEntry};
 use crate::syntax::{line_text, recycle, LineTokens, Name, Token};
@@ -50,7 +51,9 @@ impl<'p> Mapper<'p> {
     }
 
     /// Maps one line (without its line ending). On success one JSON object and a newline are
-    /// appended to `out`; otherwise nothing is. A line of blanks is [`Outcome::Blank`].
+    /// appended to `out`; otherwise nothing is. A line of blanks is [`Outcome::Blank`]. A line
+    /// that no grammar reads but that is one field of a CSV export (wrapped in quotes, inner
+    /// quotes doubled) is mapped as the line inside.
     pub fn map<'a>(&mut self, line: &'a str, received: DateTime<Utc>, out: &mut Vec<u8>) -> Outcome
     where
         'p: 'a,
@@ -58,6 +61,23 @@ impl<'p> Mapper<'p> {
         if line.trim().is_empty() {
             return Outcome::Blank;
         }
+        match self.map_as_is(line, received, out) {
+            Outcome::Rejected(reject) if reject.code == Code::Syntax => match csv_field(line) {
+                Some(inner) => match self.map_as_is(&inner, received, out) {
+                    mapped @ Outcome::Mapped { .. } => mapped,
+                    _ => Outcome::Rejected(reject),
+                },
+                None => Outcome::Rejected(reject),
+            },
+            outcome => outcome,
+        }
+    }
+
+    /// [`Mapper::map`] on the line as it is.
+    fn map_as_is<'a>(&mut self, line: &'a str, received: DateTime<Utc>, out: &mut Vec<u8>) -> Outcome
+    where
+        'p: 'a,
+    {
         let mut tokens: Vec<Token<'a>> = recycle(std::mem::take(&mut self.line_tokens));
         let outcome = match select(self.plan, self.settings, line, &mut tokens) {
             Ok(guide) => {
@@ -246,6 +266,14 @@ impl<'p> Mapper<'p> {
         });
         write_errors(out, first, &guide.errors_field, errors);
     }
+}
+
+/// The line inside one field of a CSV export: `"text with ""quotes"""` → `text with "quotes"`
+/// (exports are not strict: a lone quote inside is kept as it is); `None` for a line that is
+/// not wrapped in quotes.
+pub(super) fn csv_field(line: &str) -> Option<String> {
+    let inner = line.trim_end().strip_prefix('"')?.strip_suffix('"')?;
+    Some(inner.replace("\"\"", "\""))
 }
 
 /// The name an unmapped token is kept under: the device's key, or `@field`.
