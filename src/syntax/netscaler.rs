@@ -224,10 +224,11 @@ mod tests {
     /// the file's order; structure, pairs and rules used only inside atomic rules are not fields.
     #[test]
     fn fields_are_the_data_rules_in_file_order() {
-        let expected = "program procid source_file pri relay_time relay_tag relay_program relay_host timestamp \
-            node host ppe partition module event seq n message text tag handler request_host request_time sso \
-            http_method url client_ip transaction appfw_session profile appfw_message appfw_action cef_version \
-            cef_vendor cef_product cef_device_version cef_class cef_name cef_severity";
+        let expected = "program procid server_ip access_time http_version http_status response_bytes referer \
+            user_agent response_time shell_user tty source_file pri relay_time relay_tag relay_program relay_host \
+            timestamp node host ppe partition module event seq n message text tag handler request_host \
+            request_time sso http_method url client_ip transaction appfw_session profile appfw_message \
+            appfw_action cef_version cef_vendor cef_product cef_device_version cef_class cef_name cef_severity";
         assert_eq!(FIELDS, expected.split_whitespace().collect::<Vec<_>>());
         assert!(matches!(kind(Rule::key_cef), Kind::Key));
         assert!(matches!(kind(Rule::value_cef), Kind::Value(Escape::Cef)));

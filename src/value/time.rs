@@ -55,6 +55,9 @@ pub fn parse_time(text: &str, settings: &TimeSettings, received: DateTime<Utc>) 
     if b.len() >= 19 && b[4] == b'-' && b[10] == b'T' {
         return parse_iso(text, settings);
     }
+    if b.len() >= 11 && b[2] == b'/' && b[3].is_ascii_alphabetic() {
+        return parse_common_log(text);
+    }
     if b.len() >= 10 && (b[2] == b'/' || b[4] == b'/') {
         return parse_native(text, settings);
     }
@@ -161,6 +164,14 @@ fn parse_iso(text: &str, settings: &TimeSettings) -> Result<DateTime<Utc>, &'sta
     let (clock, zone) = (text.get(..end).ok_or("not an ISO 8601 time")?, text.get(end..).unwrap_or(""));
     let naive = NaiveDateTime::parse_from_str(clock, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| "not an ISO 8601 time")?;
     in_zone(naive, zone.trim(), settings)
+}
+
+/// `10/Jun/2024:23:07:11 +0530`, the Common Log Format of web servers (nsweb), which always
+/// has its offset.
+fn parse_common_log(text: &str) -> Result<DateTime<Utc>, &'static str> {
+    DateTime::parse_from_str(text, "%d/%b/%Y:%H:%M:%S %z")
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "not a Common Log Format time (DD/Mon/YYYY:HH:MM:SS +hhmm)")
 }
 
 /// `Mar  7 10:59:24` (BSD relay stamp, year taken from the receive time) and
@@ -379,6 +390,8 @@ mod tests {
     #[test]
     fn iso_relay_and_display_forms() {
         use DateOrder::Mdy;
+        assert_eq!(read("10/Jun/2024:23:07:11 +0530", Mdy, "UTC"), Ok("2024-06-10T17:37:11Z".into()));
+        assert!(read("10/Jun/2024:23:07:11", Mdy, "UTC").is_err(), "a web log time has its offset");
         assert_eq!(read("2025-01-12T21:06:37Z", Mdy, "UTC"), Ok("2025-01-12T21:06:37Z".into()));
         assert_eq!(read("2023-08-01T00:14:15.285005+00:00", Mdy, "UTC"), Ok("2023-08-01T00:14:15.285005Z".into()));
         assert_eq!(read("2023-04-01T11:00:00", Mdy, "Europe/Berlin"), Ok("2023-04-01T09:00:00Z".into()));
