@@ -229,6 +229,7 @@ fn settings_of(s: &CaseSettings) -> Result<Settings, String> {
         collector_id: s.collector_id.clone(),
         event_source_id: s.event_source_id.clone(),
         forced_guide: None,
+        date_order_by_device: Default::default(),
     })
 }
 

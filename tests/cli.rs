@@ -370,3 +370,23 @@ fn a_line_longer_than_a_chunk_keeps_the_numbering() {
     assert!(stderr.contains("4 lines read, 3 events written, 1 lines rejected"), "{stderr}");
     assert!(stderr.contains("\"line\":3"), "{stderr}");
 }
+
+/// One collector, two appliances with different `-dateFormat`: the date order is given per
+/// device, and a device not listed keeps the run's order.
+#[test]
+fn date_order_per_device() {
+    let line = |host: &str| {
+        format!(
+            "<134> 07/08/2024:01:30:28 GMT {host} 0-PPE-0 : default TCP CONN_TERMINATE 12 0 :  Source 10.0.0.1:443\n"
+        )
+    };
+    let input = line("adc-eu") + &line("adc-us");
+    let out = run(xdrmap().args(["map", "--date-format-for", "adc-eu=DDMMYYYY"]), &input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ev = events(&out);
+    assert_eq!(ev[0]["eventTime"], "2024-08-07T01:30:28Z", "adc-eu writes day first");
+    assert_eq!(ev[1]["eventTime"], "2024-07-08T01:30:28Z", "adc-us keeps MMDDYYYY");
+    let out = run(xdrmap().args(["map", "--date-format-for", "adc-eu"]), "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("DEVICE=ORDER"), "{}", text(&out.stderr));
+}

@@ -40,6 +40,7 @@ impl Loaded {
             collector_id: read.collector_id.clone(),
             event_source_id: read.event_source_id.clone(),
             forced_guide,
+            date_order_by_device: read.date_format_for.iter().cloned().collect(),
         };
         let clock = read.received_at.map_or(Clock::System, Clock::Fixed);
         Ok(Loaded { plan, settings, clock })

@@ -25,6 +25,11 @@ pub struct ReadArgs {
     #[arg(long, value_name = "ORDER", default_value = "MMDDYYYY", value_parser = parse_order)]
     pub date_format: DateOrder,
 
+    /// The date order of one device, as DEVICE=ORDER (the device as its lines name it, e.g.
+    /// `adc-fra-01=DDMMYYYY`); may repeat. Other devices use --date-format.
+    #[arg(long, value_name = "DEVICE=ORDER", value_parser = parse_device_order)]
+    pub date_format_for: Vec<(String, DateOrder)>,
+
     /// Zone of times written without one (`-timeZone LOCAL_TIME`), as an IANA name.
     #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
     pub timezone: chrono_tz::Tz,
@@ -48,6 +53,14 @@ pub struct ReadArgs {
 
 fn parse_order(s: &str) -> Result<DateOrder, String> {
     s.parse()
+}
+
+fn parse_device_order(s: &str) -> Result<(String, DateOrder), String> {
+    let (device, order) = s.split_once('=').ok_or_else(|| format!("expected DEVICE=ORDER, not '{s}'"))?;
+    if device.is_empty() {
+        return Err(format!("expected DEVICE=ORDER, not '{s}' (the device is missing)"));
+    }
+    Ok((device.to_string(), order.parse()?))
 }
 
 fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {

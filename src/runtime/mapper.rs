@@ -6,10 +6,11 @@ use super::produce::{fixed, Fixed, Record};
 use super::select::{claims, select};
 use super::Settings;
 use crate::diag::Code;
-use crate::guide::plan::{Guide, Plan};
+use crate::guide::plan::{Guide, Plan, Producer};
 use crate::output::{write_errors, write_raw_key, write_str, write_unmapped, write_value, ErrorEntry};
 use crate::syntax::{line_text, recycle, LineTokens, Name, Token};
 use crate::value::text::unescape;
+use crate::value::time::TimeSettings;
 use crate::value::Value;
 use chrono::{DateTime, Utc};
 
@@ -19,6 +20,8 @@ pub struct Mapper<'p> {
     pub(super) settings: &'p Settings,
     /// Per guide, per field: what [`Fixed`] says about it.
     fixed: Vec<Vec<Fixed>>,
+    /// Per guide: the slots its `deviceName` reads, for a per-device date order.
+    device_slots: Vec<Vec<u16>>,
     /// The last receive time and its JSON string.
     received_json: (Option<DateTime<Utc>>, Vec<u8>),
     /// Token buffers: one for a batch's single pass, one for lines mapped alone.
@@ -37,10 +40,12 @@ impl<'p> Mapper<'p> {
     /// A mapper for `plan`, with the run's settings.
     pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
         let fixed = plan.guides.iter().map(|guide| guide.fields.iter().map(|f| fixed(f, settings)).collect()).collect();
+        let device_slots = plan.guides.iter().map(device_slots).collect();
         Mapper {
             plan,
             settings,
             fixed,
+            device_slots,
             received_json: (None, Vec::new()),
             batch_tokens: Vec::new(),
             line_tokens: Vec::new(),
@@ -176,6 +181,7 @@ impl<'p> Mapper<'p> {
         let (plan, settings) = (self.plan, self.settings);
         let guide = &plan.guides[guide_index];
         self.record.fill_slots(guide, tokens);
+        self.record.time = self.line_time(guide_index, tokens);
         let mut values: Vec<Option<Value<'a>>> = Vec::new();
         out.push(b'{');
         let mut first = true;
@@ -207,6 +213,20 @@ impl<'p> Mapper<'p> {
         self.write_extras(guide, tokens, out, &mut first);
         out.extend_from_slice(b"}\n");
         self.record.errors.len()
+    }
+
+    /// How the line's times are read: with its device's date order when one is given.
+    fn line_time(&self, guide: usize, tokens: &[Token<'_>]) -> TimeSettings {
+        let mut time = self.settings.time;
+        let by_device = &self.settings.date_order_by_device;
+        if by_device.is_empty() {
+            return time;
+        }
+        let device = self.device_slots[guide].iter().find_map(|&s| self.record.slots[s as usize]);
+        if let Some(order) = device.and_then(|t| by_device.get(tokens[t as usize].value)) {
+            time.order = *order;
+        }
+        time
     }
 
     /// Writes a field whose output does not depend on the line; false when it does.
@@ -265,6 +285,15 @@ impl<'p> Mapper<'p> {
             error: e.reason,
         });
         write_errors(out, first, &guide.errors_field, errors);
+    }
+}
+
+/// The slots the guide's `deviceName` field reads, in its order.
+fn device_slots(guide: &Guide) -> Vec<u16> {
+    let field = guide.fields.iter().find(|f| f.token == "deviceName");
+    match field.map(|f| &f.producer) {
+        Some(Producer::Sources(sources)) => sources.iter().map(|s| s.slot).collect(),
+        _ => Vec::new(),
     }
 }
 

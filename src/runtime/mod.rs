@@ -10,13 +10,18 @@ pub use explain::{ExplainedError, ExplainedField, ExplainedToken, Explanation};
 pub use mapper::Mapper;
 pub use outcome::{Outcome, Reject};
 
-use crate::value::time::TimeSettings;
+use crate::value::time::{DateOrder, TimeSettings};
+use std::collections::HashMap;
 
 /// Run-time settings: fixed for a run, shared by every worker.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     /// How to read times that do not say everything themselves.
     pub time: TimeSettings,
+    /// The order of native dates per device, by its name as the line gives it (the value the
+    /// guide's `deviceName` reads): one collector hears appliances with different
+    /// `-dateFormat` settings. A device not listed uses `time.order`.
+    pub date_order_by_device: HashMap<String, DateOrder>,
     /// The value of the CustomerId parameter.
     pub customer_id: Option<String>,
     /// The value of the CollectorId parameter.

@@ -7,6 +7,7 @@ use crate::diag::Code;
 use crate::guide::plan::{Expression, Field, Generator, Guide, OnInvalid, Param, Producer, Source, Transform};
 use crate::output::write_value;
 use crate::syntax::{Name, Token};
+use crate::value::time::TimeSettings;
 use crate::value::{self, net, text, time, Invalid, Value};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
@@ -34,6 +35,8 @@ pub(super) struct Record {
     pub errors: Vec<FieldError>,
     /// The slot the last field took its value from (read by `explain`).
     pub used_slot: Option<u16>,
+    /// How this line's times are read (the run's settings, or its device's date order).
+    pub time: TimeSettings,
 }
 
 impl Record {
@@ -75,20 +78,18 @@ impl Record {
     ) -> Option<Value<'a>> {
         let given = |text: &'p str| value::read(Cow::Borrowed(text), &field.ty, &settings.time, received).ok();
         match &field.producer {
-            Producer::Sources(sources) => self.first_valid(settings, guide, index, field, sources, tokens, received),
+            Producer::Sources(sources) => self.first_valid(guide, index, field, sources, tokens, received),
             Producer::Const(text) => given(text),
             Producer::Param(param) => param_value(settings, *param).and_then(given),
             Producer::Generate(Generator::Uuid) => Some(Value::Uuid(uuid::Uuid::new_v4())),
             Producer::Generate(Generator::ReceivedTime) => Some(Value::Time(received)),
-            Producer::Expr(expr) => self.evaluate(settings, index, field, expr, received, values),
+            Producer::Expr(expr) => self.evaluate(index, field, expr, received, values),
         }
     }
 
     /// The first source present whose value passes the field's type.
-    #[allow(clippy::too_many_arguments)]
     fn first_valid<'a, 'p: 'a>(
         &mut self,
-        settings: &Settings,
         guide: &'p Guide,
         index: usize,
         field: &'p Field,
@@ -112,7 +113,7 @@ impl Record {
             };
             let read = match raw {
                 Ok(raw) if raw.is_empty() => continue,
-                Ok(raw) => value::read(raw, &field.ty, &settings.time, received),
+                Ok(raw) => value::read(raw, &field.ty, &self.time, received),
                 Err(invalid) => Err(invalid),
             };
             match read {
@@ -153,7 +154,6 @@ impl Record {
     /// Evaluates an expression over the fields before it and reads the result as the type.
     fn evaluate<'a>(
         &mut self,
-        settings: &Settings,
         index: usize,
         field: &Field,
         expr: &Expression,
@@ -184,7 +184,7 @@ impl Record {
         if result.is_empty() {
             return None;
         }
-        match value::read(Cow::Owned(result.clone()), &field.ty, &settings.time, received) {
+        match value::read(Cow::Owned(result.clone()), &field.ty, &self.time, received) {
             Ok(v) => Some(v),
             Err(invalid) => {
                 self.flag(index, field, "expr", &result, invalid);
