@@ -35,7 +35,7 @@ impl Loaded {
             })?),
         };
         let settings = Settings {
-            time: TimeSettings { order: read.date_format, zone: read.timezone },
+            time: TimeSettings { order: read.date_format, zone: read.timezone, year: None },
             customer_id: read.customer_id.clone(),
             collector_id: read.collector_id.clone(),
             event_source_id: read.event_source_id.clone(),

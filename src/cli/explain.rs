@@ -102,7 +102,7 @@ pub fn render(line: &str, e: &Explanation) -> String {
         let _ = writeln!(s, "  {:<22} ← {:<22} {:<28} {}", f.token, clip(source, 22), f.converter, f.value);
     }
     if !e.errors.is_empty() {
-        let _ = writeln!(s, "\nfield errors (left out of the event):");
+        let _ = writeln!(s, "\nfield errors (left out of the event, or written and flagged):");
         for x in &e.errors {
             let _ = writeln!(s, "  {:<22} ← {:<22} {:?}: {}", x.token, x.source, x.value, x.error);
         }

@@ -113,6 +113,8 @@ codes! {
     TransformFailed = 406, "transform_failed";
     /// An expression failed while it was evaluated.
     ExprFailed = 407, "expr_failed";
+    /// A time written without its year got the receive time's: the value is written, flagged.
+    YearGuessed = 408, "year_guessed";
 }
 
 impl Code {

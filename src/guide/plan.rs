@@ -109,6 +109,8 @@ pub struct Field {
     pub producer: Producer,
     /// What happens when its value fails its type.
     pub on_invalid: OnInvalid,
+    /// Slots that give the year of a time written without one (`year_from`).
+    pub year_slots: Vec<u16>,
 }
 
 /// Where a field's value comes from.

@@ -157,6 +157,10 @@ pub struct RowSpec {
     /// `skip`: it is passed over silently.
     #[serde(default)]
     pub on_invalid: Option<String>,
+    /// For a timestamp row: keys (or `@fields`) that give the year of a time written without
+    /// one (a BSD relay stamp), such as AppFW CEF's `cs5`.
+    #[serde(default)]
+    pub year_from: Option<Vec<String>>,
 }
 
 /// One source of a row: a key, or a key with a transform of its own.

@@ -164,9 +164,9 @@ impl Mapper<'_> {
         tokens: &mut [ExplainedToken],
     ) -> Vec<ExplainedField> {
         let mut fields = Vec::new();
-        for (index, slot, rendered) in trace {
+        for (index, slot, year_slot, rendered) in trace {
             let field = &guide.fields[index];
-            if let Some(t) = slot.and_then(|s| self.token_of_slot(s)) {
+            for t in [slot, year_slot].into_iter().flatten().filter_map(|s| self.token_of_slot(s)) {
                 tokens[t as usize].used_by.push(field.token.clone());
             }
             if rendered.is_empty() {

@@ -33,8 +33,9 @@ pub struct Mapper<'p> {
     pub(super) trace: Option<Vec<Traced>>,
 }
 
-/// What `explain` records per field: its index, the slot it read, the JSON it wrote.
-pub(super) type Traced = (usize, Option<u16>, Vec<u8>);
+/// What `explain` records per field: its index, the slot it read, the slot that gave its
+/// year (`year_from`), the JSON it wrote.
+pub(super) type Traced = (usize, Option<u16>, Option<u16>, Vec<u8>);
 
 impl<'p> Mapper<'p> {
     /// A mapper for `plan`, with the run's settings.
@@ -201,7 +202,7 @@ impl<'p> Mapper<'p> {
                 if let Some(v) = &value {
                     write_value(&mut rendered, v);
                 }
-                trace.push((index, self.record.used_slot.take(), rendered));
+                trace.push((index, self.record.used_slot.take(), self.record.year_slot.take(), rendered));
             }
             if guide.has_expressions {
                 values.push(value);

@@ -4,7 +4,7 @@
 
 use super::Settings;
 use crate::diag::Code;
-use crate::guide::plan::{Expression, Field, Generator, Guide, OnInvalid, Param, Producer, Source, Transform};
+use crate::guide::plan::{Expression, Field, Generator, Guide, OnInvalid, Param, Producer, Source, Transform, Type};
 use crate::output::write_value;
 use crate::syntax::{Name, Token};
 use crate::value::time::TimeSettings;
@@ -35,6 +35,8 @@ pub(super) struct Record {
     pub errors: Vec<FieldError>,
     /// The slot the last field took its value from (read by `explain`).
     pub used_slot: Option<u16>,
+    /// The slot that gave the last field's year (read by `explain`).
+    pub year_slot: Option<u16>,
     /// How this line's times are read (the run's settings, or its device's date order).
     pub time: TimeSettings,
 }
@@ -111,15 +113,28 @@ impl Record {
                 },
                 None => Ok(raw),
             };
+            let mut time = self.time;
+            let mut yearless = false;
             let read = match raw {
                 Ok(raw) if raw.is_empty() => continue,
-                Ok(raw) => value::read(raw, &field.ty, &self.time, received),
+                Ok(raw) => {
+                    yearless = field.ty == Type::Timestamp && time::lacks_year(&raw);
+                    if yearless {
+                        time.year = self.year_of(field, tokens);
+                    }
+                    value::read(raw, &field.ty, &time, received)
+                }
                 Err(invalid) => Err(invalid),
             };
             match read {
                 Ok(v) => {
                     self.used_slot = Some(source.slot);
                     self.taken[source.slot as usize] = true;
+                    if yearless && time.year.is_none() {
+                        // Written, and flagged: the year is the collector's guess.
+                        let guessed = Invalid { code: Code::YearGuessed, reason: YEAR_GUESSED };
+                        self.flag(index, field, &guide.slots.names[source.slot as usize], token.value, guessed);
+                    }
                     return Some(v);
                 }
                 // A present value that fails is the field's error: no later source stands in
@@ -149,6 +164,22 @@ impl Record {
         if self.unmapped.len() > before {
             self.unmapped.sort_unstable();
         }
+    }
+
+    /// The year the line gives for a time written without one (`year_from`), marking its
+    /// slot as used.
+    fn year_of(&mut self, field: &Field, tokens: &[Token<'_>]) -> Option<i32> {
+        for &slot in &field.year_slots {
+            let Some(t) = self.slots[slot as usize] else { continue };
+            let text = tokens[t as usize].value;
+            let year = text.parse::<i32>().ok().filter(|y| text.len() == 4 && (1970..=9999).contains(y));
+            if year.is_some() {
+                self.taken[slot as usize] = true;
+                self.year_slot = Some(slot);
+                return year;
+            }
+        }
+        None
     }
 
     /// Evaluates an expression over the fields before it and reads the result as the type.
@@ -206,6 +237,9 @@ impl Record {
         }
     }
 }
+
+/// Why a time written without its year is flagged when the line does not give the year.
+const YEAR_GUESSED: &str = "the line has no year for this time: the year of the receive time is used";
 
 /// A run-time parameter's value, when it was given.
 fn param_value(settings: &Settings, param: Param) -> Option<&str> {

@@ -35,12 +35,22 @@ pub struct TimeSettings {
     pub order: DateOrder,
     /// The appliance's zone, for times written without one (`-timeZone LOCAL_TIME`).
     pub zone: Tz,
+    /// The year of a stamp written without one (a BSD relay's), when the line says it
+    /// elsewhere; otherwise the receive time gives it (see [`lacks_year`]).
+    pub year: Option<i32>,
 }
 
 impl Default for TimeSettings {
     fn default() -> Self {
-        TimeSettings { order: DateOrder::Mdy, zone: Tz::UTC }
+        TimeSettings { order: DateOrder::Mdy, zone: Tz::UTC, year: None }
     }
+}
+
+/// Whether a time is written without its year (`Mar  7 10:59:24`, a BSD relay stamp), so
+/// that reading it takes the year from elsewhere.
+pub fn lacks_year(text: &str) -> bool {
+    let text = text.trim();
+    text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && text.split_whitespace().count() == 3
 }
 
 /// Reads a timestamp in any form NetScaler and its relays write.
@@ -192,12 +202,12 @@ fn parse_named_month(
     let month = month_number(month).ok_or("not a month name")?;
     let day: u32 = day.parse().map_err(|_| "not a day of the month")?;
     let time = NaiveTime::parse_from_str(clock, "%H:%M:%S").map_err(|_| "not a time of day")?;
-    // A relay stamp has no year: take the receive year, or the one before when that
-    // would put the event more than a day in the future.
-    let year = received.year();
+    // A relay stamp has no year: take the line's (when it says it elsewhere), or else the
+    // receive year, or the one before when that would put the event more than a day ahead.
+    let year = settings.year.unwrap_or(received.year());
     let date = NaiveDate::from_ymd_opt(year, month, day).ok_or("not a valid date")?;
     let t = in_zone(date.and_time(time), "", settings)?;
-    if t > received + chrono::Duration::days(1) {
+    if settings.year.is_none() && t > received + chrono::Duration::days(1) {
         let date = NaiveDate::from_ymd_opt(year - 1, month, day).ok_or("not a valid date")?;
         return in_zone(date.and_time(time), "", settings);
     }
@@ -364,7 +374,7 @@ mod tests {
     }
 
     fn read(text: &str, order: DateOrder, zone: &str) -> Result<String, &'static str> {
-        let settings = TimeSettings { order, zone: zone.parse().unwrap() };
+        let settings = TimeSettings { order, zone: zone.parse().unwrap(), year: None };
         parse_time(text, &settings, at("2024-01-05T00:00:00Z")).map(|t| format_time(&t))
     }
 
@@ -447,7 +457,7 @@ mod tests {
         let mut fast = 0;
         for order in [DateOrder::Mdy, DateOrder::Dmy] {
             for zone in ["UTC", "Europe/Berlin"] {
-                let settings = TimeSettings { order, zone: zone.parse().unwrap() };
+                let settings = TimeSettings { order, zone: zone.parse().unwrap(), year: None };
                 for (a, b, y) in
                     [(2, 29, 2024), (2, 29, 2023), (12, 31, 1999), (13, 1, 2020), (4, 31, 2021), (0, 5, 2021)]
                 {

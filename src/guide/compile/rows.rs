@@ -25,6 +25,7 @@ impl GuideCompiler<'_> {
         // An unknown type stops here: checks that depend on it would only repeat the problem.
         let ty = self.row_type(row, at, cx.tokens.get(&row.token))?;
         let on_invalid = self.on_invalid(row, at);
+        let year_slots = self.year_slots(row, at, &ty, cx.grammar, cx.slots);
         let producer = self.producer(row, at, &ty, cx);
         self.check_sample(row, at, &ty);
         if self.problems.len() > before {
@@ -40,7 +41,33 @@ impl GuideCompiler<'_> {
             ty,
             producer: producer?,
             on_invalid,
+            year_slots,
         })
+    }
+
+    /// The slots of a timestamp row's `year_from` keys.
+    fn year_slots(
+        &mut self,
+        row: &RowSpec,
+        at: &RowAt,
+        ty: &Type,
+        grammar: Option<usize>,
+        slots: &mut Slots,
+    ) -> Vec<u16> {
+        let Some(keys) = &row.year_from else { return Vec::new() };
+        if *ty != Type::Timestamp {
+            self.problem(Code::BadOption, "`year_from` applies to timestamp rows only".into(), at, "year_from");
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for key in keys {
+            let slot = match key.strip_prefix('@') {
+                Some(field) => self.grammar_slot(field, at, grammar, slots),
+                None => Some(key_slot(key, slots)),
+            };
+            found.extend(slot);
+        }
+        found
     }
 
     /// The token must be known, and written by no earlier row.
