@@ -74,6 +74,9 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
 pub fn render(line: &str, e: &Explanation) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "line: {line}");
+    if let Some(inner) = &e.unwrapped {
+        let _ = writeln!(s, "unwrapped (one field of a CSV export): {inner}");
+    }
     if let Some(reason) = &e.rejected {
         let _ = writeln!(s, "rejected: {reason}\n");
         return s;

@@ -1,7 +1,7 @@
 //! `Mapper::explain`: how one line travels through the plan (its tokens with their spans,
 //! the row each token fed, the fields written, the errors), as data for `xdrmap explain`.
 
-use super::mapper::{unmapped_name, Mapper, Traced};
+use super::mapper::{csv_field, unmapped_name, Mapper, Traced};
 use super::select::select;
 use crate::guide::plan::{Guide, Producer, Transform};
 use crate::syntax::Token;
@@ -20,6 +20,10 @@ pub struct Explanation {
     /// The code of the rejection (`R3xx`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_code: Option<String>,
+    /// The line inside, when the line is one field of a CSV export: the tokens' spans count
+    /// in this text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unwrapped: Option<String>,
     /// The line's tokens, in line order.
     pub tokens: Vec<ExplainedToken>,
     /// The fields written, in output order.
@@ -79,8 +83,23 @@ pub struct ExplainedError {
 
 impl Mapper<'_> {
     /// Maps one line and says how it travelled: its tokens with their spans, the row each
-    /// token fed, the keys no row maps, and the fields that failed their type.
+    /// token fed, the keys no row maps, and the fields that failed their type. A line of a
+    /// CSV export is explained as the line inside, as [`Mapper::map`] maps it.
     pub fn explain(&mut self, line: &str, received: DateTime<Utc>) -> Explanation {
+        let explained = self.explain_as_is(line, received);
+        if explained.rejected_code.as_deref() != Some("R301") {
+            return explained;
+        }
+        let Some(inner) = csv_field(line) else { return explained };
+        let inside = self.explain_as_is(&inner, received);
+        match inside.rejected {
+            None => Explanation { unwrapped: Some(inner), ..inside },
+            Some(_) => explained,
+        }
+    }
+
+    /// [`Mapper::explain`] on the line as it is.
+    fn explain_as_is(&mut self, line: &str, received: DateTime<Utc>) -> Explanation {
         let mut tokens: Vec<Token<'_>> = Vec::new();
         let guide_index = match select(self.plan, self.settings, line, &mut tokens) {
             Ok(g) => g,
@@ -116,6 +135,7 @@ impl Mapper<'_> {
             grammar: Some(self.plan.grammars[guide.grammar].name().to_string()),
             rejected: None,
             rejected_code: None,
+            unwrapped: None,
             tokens: explained,
             fields,
             errors,

@@ -224,8 +224,11 @@ impl<'p> Mapper<'p> {
             return time;
         }
         let device = self.device_slots[guide].iter().find_map(|&s| self.record.slots[s as usize]);
-        if let Some(order) = device.and_then(|t| by_device.get(tokens[t as usize].value)) {
-            time.order = *order;
+        if let Some(name) = device.map(|t| tokens[t as usize].value) {
+            // Host names are not case-sensitive.
+            if let Some((_, order)) = by_device.iter().find(|(d, _)| d.eq_ignore_ascii_case(name)) {
+                time.order = *order;
+            }
         }
         time
     }
@@ -298,12 +301,26 @@ fn device_slots(guide: &Guide) -> Vec<u16> {
     }
 }
 
-/// The line inside one field of a CSV export: `"text with ""quotes"""` → `text with "quotes"`
-/// (exports are not strict: a lone quote inside is kept as it is); `None` for a line that is
-/// not wrapped in quotes.
+/// The line inside one field of a CSV export, wrapped in quotes: with every inner quote
+/// doubled, as CSV writes it (`"a ""b"""` → `a "b"`), or with none doubled, as some exports
+/// only wrap the line (`"a "b""` → `a "b"`). `None` for a line not wrapped so, or with some
+/// inner quotes doubled and some not: unwrapping it would have to guess which is which.
 pub(super) fn csv_field(line: &str) -> Option<String> {
     let inner = line.trim_end().strip_prefix('"')?.strip_suffix('"')?;
-    Some(inner.replace("\"\"", "\""))
+    if !inner.contains("\"\"") {
+        return Some(inner.to_string());
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = rest.find('"') {
+        if !rest[at + 1..].starts_with('"') {
+            return None;
+        }
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The name an unmapped token is kept under: the device's key, or `@field`.

@@ -20,7 +20,8 @@ pub struct Settings {
     pub time: TimeSettings,
     /// The order of native dates per device, by its name as the line gives it (the value the
     /// guide's `deviceName` reads): one collector hears appliances with different
-    /// `-dateFormat` settings. A device not listed uses `time.order`.
+    /// `-dateFormat` settings. Names compare without regard to ASCII case; a device not
+    /// listed uses `time.order`.
     pub date_order_by_device: HashMap<String, DateOrder>,
     /// The value of the CustomerId parameter.
     pub customer_id: Option<String>,

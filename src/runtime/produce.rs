@@ -32,6 +32,8 @@ pub(super) struct Record {
     pub unmapped: Vec<u32>,
     /// Slot → whether a field took its value, or recorded its failure in the errors array.
     pub taken: Vec<bool>,
+    /// The slots this line fills, in line order.
+    pub filled: Vec<u16>,
     pub errors: Vec<FieldError>,
     /// The slot the last field took its value from (read by `explain`).
     pub used_slot: Option<u16>,
@@ -48,6 +50,7 @@ impl Record {
         self.slots.resize(guide.slots.len(), None);
         self.taken.clear();
         self.taken.resize(guide.slots.len(), false);
+        self.filled.clear();
         self.unmapped.clear();
         self.errors.clear();
         for (i, t) in tokens.iter().enumerate() {
@@ -59,7 +62,10 @@ impl Record {
                 Name::Key(key) => guide.slots.by_key.get(key).copied(),
             };
             match slot {
-                Some(s) if self.slots[s as usize].is_none() => self.slots[s as usize] = Some(i as u32),
+                Some(s) if self.slots[s as usize].is_none() => {
+                    self.slots[s as usize] = Some(i as u32);
+                    self.filled.push(s);
+                }
                 _ => self.unmapped.push(i as u32),
             }
         }
@@ -119,10 +125,14 @@ impl Record {
                 Ok(raw) if raw.is_empty() => continue,
                 Ok(raw) => {
                     yearless = field.ty == Type::Timestamp && time::lacks_year(&raw);
-                    if yearless {
-                        time.year = self.year_of(field, tokens);
+                    let year = if yearless { self.year_of(field, tokens) } else { None };
+                    time.year = year.map(|(y, _)| y);
+                    let read = value::read(raw, &field.ty, &time, received);
+                    if let (Ok(_), Some((_, slot))) = (&read, year) {
+                        self.taken[slot as usize] = true;
+                        self.year_slot = Some(slot);
                     }
-                    value::read(raw, &field.ty, &time, received)
+                    read
                 }
                 Err(invalid) => Err(invalid),
             };
@@ -156,9 +166,9 @@ impl Record {
     /// failed a row that says `on_invalid: skip`. Nothing the grammar read is lost.
     pub fn keep_unused(&mut self) {
         let before = self.unmapped.len();
-        for (slot, token) in self.slots.iter().enumerate() {
-            if let (Some(t), false) = (token, self.taken[slot]) {
-                self.unmapped.push(*t);
+        for &slot in &self.filled {
+            if let (Some(t), false) = (self.slots[slot as usize], self.taken[slot as usize]) {
+                self.unmapped.push(t);
             }
         }
         if self.unmapped.len() > before {
@@ -166,20 +176,13 @@ impl Record {
         }
     }
 
-    /// The year the line gives for a time written without one (`year_from`), marking its
-    /// slot as used.
-    fn year_of(&mut self, field: &Field, tokens: &[Token<'_>]) -> Option<i32> {
-        for &slot in &field.year_slots {
-            let Some(t) = self.slots[slot as usize] else { continue };
-            let text = tokens[t as usize].value;
-            let year = text.parse::<i32>().ok().filter(|y| text.len() == 4 && (1970..=9999).contains(y));
-            if year.is_some() {
-                self.taken[slot as usize] = true;
-                self.year_slot = Some(slot);
-                return year;
-            }
-        }
-        None
+    /// The year the line gives for a time written without one (`year_from`), and its slot.
+    fn year_of(&self, field: &Field, tokens: &[Token<'_>]) -> Option<(i32, u16)> {
+        field.year_slots.iter().find_map(|&slot| {
+            let text = tokens[self.slots[slot as usize]? as usize].value;
+            let year = text.parse::<i32>().ok().filter(|y| text.len() == 4 && (1970..=9999).contains(y))?;
+            Some((year, slot))
+        })
     }
 
     /// Evaluates an expression over the fields before it and reads the result as the type.

@@ -224,7 +224,7 @@ mod tests {
     /// the file's order; structure, pairs and rules used only inside atomic rules are not fields.
     #[test]
     fn fields_are_the_data_rules_in_file_order() {
-        let expected = "program procid server_ip access_time http_version http_status response_bytes referer \
+        let expected = "program msgid procid structured_data server_ip access_time http_version http_status response_bytes referer \
             user_agent response_time shell_user tty source_file pri relay_time relay_tag relay_program relay_host \
             timestamp node host ppe partition module event seq n message text tag handler request_host \
             request_time sso http_method url client_ip transaction appfw_session profile appfw_message \

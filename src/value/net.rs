@@ -51,10 +51,7 @@ pub fn parse_port(text: &str) -> Result<u16, &'static str> {
 }
 
 /// Splits `ip:port`, `[v6]:port` and unbracketed `v6:port`. A bare address has no port.
-/// An address ends at the first blank: what a device ran into the value after it
-/// (`1.128.0.0:80 User: johndoe`) is not part of it.
 pub fn split_ip_port(text: &str) -> (&str, Option<&str>) {
-    let text = memchr::memchr(b' ', text.as_bytes()).map_or(text, |blank| &text[..blank]);
     let Some(first) = memchr::memchr(b':', text.as_bytes()) else {
         return (text, None);
     };
@@ -147,8 +144,8 @@ mod tests {
             ("2001:db8::1", ("2001:db8::1", None)),
             ("fe80::1:443", ("fe80::1:443", None)),
             ("a1b2:c3d4:e5f6:a7b8:c9d0:e1f2:a3b4:c5d6:123", ("a1b2:c3d4:e5f6:a7b8:c9d0:e1f2:a3b4:c5d6", Some("123"))),
-            ("Mapped Ip", ("Mapped", None)),
-            ("1.128.0.0:80 User: johndoe", ("1.128.0.0", Some("80"))),
+            ("Mapped Ip", ("Mapped Ip", None)),
+            ("1.128.0.0:80 User: johndoe", ("1.128.0.0:80 User: johndoe", None)),
         ];
         for (text, expected) in cases {
             assert_eq!(split_ip_port(text), expected, "{text}");
