@@ -4,6 +4,7 @@
 
 mod chunker;
 mod files;
+pub mod framing;
 mod pool;
 
 pub use chunker::{Chunker, CHUNK_BUFFER, CHUNK_BYTES};
