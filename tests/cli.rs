@@ -390,3 +390,40 @@ fn date_order_per_device() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("DEVICE=ORDER"), "{}", text(&out.stderr));
 }
+
+/// `tail -f app.log | xdrmap map`: each line is mapped and written as it arrives, not when
+/// 256 KiB have come or the pipe closes (one thread and two).
+#[test]
+fn a_pipe_is_mapped_as_its_lines_arrive() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let line = "<134> 05/19/2024:22:07:41 GMT lb 0-PPE-1 : default TCP CONN_TERMINATE 881 0 :  Source 10.60.2.15:443\n";
+    for threads in ["1", "2"] {
+        let mut child = xdrmap()
+            .args(["map", "--threads", threads])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for event in BufReader::new(stdout).lines() {
+                if tx.send(event.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        for n in 0..3 {
+            stdin.write_all(line.as_bytes()).unwrap();
+            stdin.flush().unwrap();
+            let event = rx.recv_timeout(Duration::from_secs(10));
+            assert!(event.is_ok(), "threads {threads}: event {n} not written while the pipe stays open");
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+}

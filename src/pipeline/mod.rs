@@ -10,7 +10,7 @@ pub use batch::map_batch;
 use crate::guide::Plan;
 use crate::runtime::{Mapper, Settings};
 use crate::sinks::{Counts, Mapped, Sink};
-use crate::sources::{Batch, Pool, ReadError, Source};
+use crate::sources::{Batch, Pool, ReadError, Source, CHUNK_BYTES};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -74,7 +74,12 @@ impl Pipeline<'_> {
                 Ok(batch) => {
                     let mapped = map_batch(&mut mapper, seq, batch, &pool);
                     seq += 1;
+                    // A short batch means the input paused (a pipe): flush before waiting for more.
+                    let paused = mapped.bytes < CHUNK_BYTES as u64;
                     ended.output = deliver(sink, mapped, &pool, &mut ended.counts);
+                    if ended.output.is_ok() && paused {
+                        ended.output = sink.flush();
+                    }
                     if ended.output.is_err() {
                         return ended;
                     }

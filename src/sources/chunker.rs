@@ -48,9 +48,14 @@ impl<R: Read> Chunker<R> {
         while !self.eof || !self.carry.is_empty() {
             data.clear();
             data.append(&mut self.carry);
-            // Read until the chunk is full and holds a line ending, or the input ends.
+            // Read until the chunk is full and holds a line ending, or the input ends, or the
+            // input pauses (a read comes back short, as from a pipe or a terminal) with whole
+            // lines to hand out: `tail -f | xdrmap map` maps each line as it comes.
             while !self.eof && (data.len() < CHUNK_BYTES || memchr::memrchr(b'\n', data).is_none()) {
-                self.fill(data)?;
+                let short = self.fill(data)?;
+                if short && !self.eof && memchr::memchr(b'\n', data).is_some() {
+                    break;
+                }
             }
             if !self.eof {
                 if let Some(last) = memchr::memrchr(b'\n', data) {
@@ -69,8 +74,9 @@ impl<R: Read> Chunker<R> {
         Ok(None)
     }
 
-    /// Reads once: up to the chunk size, then on in steps until a line ending comes.
-    fn fill(&mut self, data: &mut Vec<u8>) -> io::Result<()> {
+    /// Reads once: up to the chunk size, then on in steps until a line ending comes. Says
+    /// whether the read gave less than it asked for.
+    fn fill(&mut self, data: &mut Vec<u8>) -> io::Result<bool> {
         let want = CHUNK_BYTES.saturating_sub(data.len()).max(STEP);
         let len = data.len();
         data.resize(len + want, 0);
@@ -83,7 +89,7 @@ impl<R: Read> Chunker<R> {
         let read = read.inspect_err(|_| data.truncate(len))?;
         data.truncate(len + read);
         self.eof = read == 0;
-        Ok(())
+        Ok(read < want)
     }
 }
 
@@ -128,8 +134,10 @@ mod tests {
     fn a_read_error_ends_the_stream() {
         let mut chunker = Chunker::new(Failing(b"a\nb\npartial"));
         let mut data = Vec::new();
+        assert_eq!(chunker.next_chunk(&mut data).unwrap(), Some(1), "the whole lines read before the error");
+        assert_eq!(data, b"a\nb\n");
         assert!(chunker.next_chunk(&mut data).is_err());
-        assert!(data.is_empty());
+        assert!(data.is_empty(), "the partial line is dropped with the error");
         assert_eq!(chunker.next_chunk(&mut data).unwrap(), None, "nothing after the error");
     }
 
