@@ -40,7 +40,7 @@ impl Loaded {
             collector_id: read.collector_id.clone(),
             event_source_id: read.event_source_id.clone(),
             forced_guide,
-            date_order_by_device: read.date_format_for.iter().cloned().collect(),
+            date_order_by_device: read.date_format_for.clone(),
         };
         let clock = read.received_at.map_or(Clock::System, Clock::Fixed);
         Ok(Loaded { plan, settings, clock })
@@ -52,22 +52,19 @@ impl Loaded {
 /// # Errors
 /// Every problem met reading and compiling them, errors and warnings; `tail` follows the count.
 pub fn compile(paths: &[PathBuf], tail: &'static str) -> Result<Plan, Error> {
-    let (sources, problems) = gather_all(paths);
-    if !problems.0.is_empty() {
-        return Err(Error::Guides { diagnostics: problems, tail });
-    }
+    let sources = gather(paths, tail)?;
     guide::compile(&sources, builtin_grammars()).map_err(|diagnostics| Error::Guides { diagnostics, tail })
 }
 
 /// Reads the guides at `paths` (files or folders), or the built-in guides when there are none.
 ///
 /// # Errors
-/// Every guide that cannot be read.
-pub fn gather(paths: &[PathBuf]) -> Result<Vec<GuideSource>, Error> {
+/// Every guide that cannot be read; `tail` follows the count.
+pub fn gather(paths: &[PathBuf], tail: &'static str) -> Result<Vec<GuideSource>, Error> {
     let (sources, problems) = gather_all(paths);
     match problems.0.is_empty() {
         true => Ok(sources),
-        false => Err(Error::guides(problems)),
+        false => Err(Error::Guides { diagnostics: problems, tail }),
     }
 }
 

@@ -58,7 +58,7 @@ struct Device {
 }
 
 pub fn run(args: DocArgs) -> Result<ExitCode, Error> {
-    let sources = gather(args.guide.as_slice())?;
+    let sources = gather(args.guide.as_slice(), "")?;
     // The guide must compile: a document of a broken guide would mislead.
     guide::compile(&sources, builtin_grammars()).map_err(Error::guides)?;
     if let Some(output) = &args.output {

@@ -42,6 +42,8 @@ pub struct Guide {
     pub errors_field: String,
     /// Whether any field is an expression (earlier values must then be kept per record).
     pub has_expressions: bool,
+    /// The slots its `deviceName` row reads, in order (for a per-device date order).
+    pub device_slots: Vec<u16>,
     /// `@name` of each grammar field, as unmapped fields are written.
     pub field_names: Vec<String>,
 }

@@ -6,7 +6,7 @@ use super::produce::{fixed, Fixed, Record};
 use super::select::{claims, select};
 use super::Settings;
 use crate::diag::Code;
-use crate::guide::plan::{Guide, Plan, Producer};
+use crate::guide::plan::{Guide, Plan};
 use crate::output::{write_errors, write_raw_key, write_str, write_unmapped, write_value, ErrorEntry};
 use crate::syntax::{line_text, recycle, LineTokens, Name, Token};
 use crate::value::text::unescape;
@@ -20,8 +20,6 @@ pub struct Mapper<'p> {
     pub(super) settings: &'p Settings,
     /// Per guide, per field: what [`Fixed`] says about it.
     fixed: Vec<Vec<Fixed>>,
-    /// Per guide: the slots its `deviceName` reads, for a per-device date order.
-    device_slots: Vec<Vec<u16>>,
     /// The last receive time and its JSON string.
     received_json: (Option<DateTime<Utc>>, Vec<u8>),
     /// Token buffers: one for a batch's single pass, one for lines mapped alone.
@@ -41,12 +39,10 @@ impl<'p> Mapper<'p> {
     /// A mapper for `plan`, with the run's settings.
     pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
         let fixed = plan.guides.iter().map(|guide| guide.fields.iter().map(|f| fixed(f, settings)).collect()).collect();
-        let device_slots = plan.guides.iter().map(device_slots).collect();
         Mapper {
             plan,
             settings,
             fixed,
-            device_slots,
             received_json: (None, Vec::new()),
             batch_tokens: Vec::new(),
             line_tokens: Vec::new(),
@@ -223,10 +219,10 @@ impl<'p> Mapper<'p> {
         if by_device.is_empty() {
             return time;
         }
-        let device = self.device_slots[guide].iter().find_map(|&s| self.record.slots[s as usize]);
+        let device = self.plan.guides[guide].device_slots.iter().find_map(|&s| self.record.slots[s as usize]);
         if let Some(name) = device.map(|t| tokens[t as usize].value) {
-            // Host names are not case-sensitive.
-            if let Some((_, order)) = by_device.iter().find(|(d, _)| d.eq_ignore_ascii_case(name)) {
+            // Host names are not case-sensitive; the last flag for a device wins.
+            if let Some((_, order)) = by_device.iter().rev().find(|(d, _)| d.eq_ignore_ascii_case(name)) {
                 time.order = *order;
             }
         }
@@ -289,15 +285,6 @@ impl<'p> Mapper<'p> {
             error: e.reason,
         });
         write_errors(out, first, &guide.errors_field, errors);
-    }
-}
-
-/// The slots the guide's `deviceName` field reads, in its order.
-fn device_slots(guide: &Guide) -> Vec<u16> {
-    let field = guide.fields.iter().find(|f| f.token == "deviceName");
-    match field.map(|f| &f.producer) {
-        Some(Producer::Sources(sources)) => sources.iter().map(|s| s.slot).collect(),
-        _ => Vec::new(),
     }
 }
 

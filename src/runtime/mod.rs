@@ -11,7 +11,6 @@ pub use mapper::Mapper;
 pub use outcome::{Outcome, Reject};
 
 use crate::value::time::{DateOrder, TimeSettings};
-use std::collections::HashMap;
 
 /// Run-time settings: fixed for a run, shared by every worker.
 #[derive(Clone, Debug, Default)]
@@ -22,7 +21,7 @@ pub struct Settings {
     /// guide's `deviceName` reads): one collector hears appliances with different
     /// `-dateFormat` settings. Names compare without regard to ASCII case; a device not
     /// listed uses `time.order`.
-    pub date_order_by_device: HashMap<String, DateOrder>,
+    pub date_order_by_device: Vec<(String, DateOrder)>,
     /// The value of the CustomerId parameter.
     pub customer_id: Option<String>,
     /// The value of the CollectorId parameter.

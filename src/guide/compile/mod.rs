@@ -137,6 +137,10 @@ impl GuideCompiler<'_> {
             return None;
         }
         let has_expressions = fields.iter().any(|f| matches!(f.producer, Producer::Expr(_)));
+        let device_slots = match fields.iter().find(|f| f.token == "deviceName").map(|f| &f.producer) {
+            Some(Producer::Sources(sources)) => sources.iter().map(|s| s.slot).collect(),
+            _ => Vec::new(),
+        };
         Some(Guide {
             name: spec.guide,
             title: spec.title,
@@ -156,6 +160,7 @@ impl GuideCompiler<'_> {
             unmapped_field: options.keep_unmapped.then(|| options.unmapped_field.clone()),
             errors_field: options.errors_field.clone(),
             has_expressions,
+            device_slots,
             field_names: self.grammars[grammar?].fields().iter().map(|f| format!("@{f}")).collect(),
         })
     }
