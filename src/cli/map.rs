@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use xdrmap::pipeline::{Ended, Pipeline};
+use xdrmap::pipeline::{Current, Ended, Engine, Pipeline};
 use xdrmap::sinks::{Counts, JsonLines};
 use xdrmap::sources::{Batch, Files, Pool, ReadError, Source};
 
@@ -92,7 +92,8 @@ pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
     };
     let mut source = Reported { source: Files::new(config.inputs, config.loaded.clock), printed: 0 };
     let mut sink = Progress::new(JsonLines::new(events, rejects), source.size());
-    let pipeline = Pipeline { plan: &config.loaded.plan, settings: &config.loaded.settings, threads: config.threads };
+    let engine = Current::new(Engine { plan: config.loaded.plan, settings: config.loaded.settings });
+    let pipeline = Pipeline { engine: &engine, threads: config.threads };
     let ended = pipeline.run(&mut source, &mut sink);
     sink.finish();
     for e in ended.read_errors.iter().skip(source.printed) {

@@ -99,6 +99,10 @@ codes! {
     Unclaimed = 303, "unclaimed";
     /// A CEF line whose vendor and product no guide claims.
     UnclaimedCef = 304, "unclaimed_cef";
+    /// A network message was longer than `--max-message` (and `--oversize reject`).
+    TooLong = 305, "too_long";
+    /// A network message was cut off when its connection closed.
+    CutOff = 306, "cut_off";
     /// A value is not a time the field can read.
     NotATime = 401, "not_a_time";
     /// A value is not an IP address.

@@ -1,18 +1,18 @@
-//! Mapping one batch: every line through the engine, counted, rejects kept with their origin.
+//! Mapping one batch: every message through the engine, counted, rejects kept with their origin.
 
 use crate::runtime::{Mapper, Outcome};
 use crate::sinks::{Counts, Mapped, Rejected};
-use crate::sources::{Batch, Origin, Pool};
-use std::sync::Arc;
+use crate::sources::{Batch, Framing, Pool};
+use crate::syntax::line_text;
 
-/// Maps the lines of batch number `seq` into its events and rejects, and gives the batch's
-/// buffer back to `pool`.
+/// Maps the messages of batch number `seq` into its events and rejects, and gives the batch's
+/// buffer back to `pool`. The batch's transport, if any, is every message's.
 pub fn map_batch(mapper: &mut Mapper<'_>, seq: u64, batch: Batch, pool: &Pool) -> Mapped {
     let mut events = pool.take(batch.data.len() * 2);
     let mut rejects = Vec::new();
     let mut counts = Counts::default();
-    let mut line = batch.origin.line;
-    mapper.map_batch(&batch.data, batch.received, &mut events, |text, outcome| {
+    let mut n = 0;
+    let mut each = |text: &str, outcome: &Outcome| {
         counts.lines += 1;
         match outcome {
             Outcome::Mapped { field_errors, .. } => {
@@ -22,13 +22,31 @@ pub fn map_batch(mapper: &mut Mapper<'_>, seq: u64, batch: Batch, pool: &Pool) -
             Outcome::Blank => counts.blank += 1,
             Outcome::Rejected(reject) => {
                 counts.rejected += 1;
-                let origin = Origin { source: Arc::clone(&batch.origin.source), line };
+                let origin = batch.origin.later(n);
                 rejects.push(Rejected { origin, reject: reject.clone(), text: text.to_string() });
             }
         }
-        line += 1;
-    });
+        n += 1;
+    };
+    mapper.set_transport(batch.origin.peer.clone());
+    let (received, data) = (batch.received, &batch.data);
+    match &batch.framing {
+        Framing::Lines => mapper.map_batch(data, received, &mut events, each),
+        Framing::Message => {
+            let text = String::from_utf8_lossy(data);
+            let text = line_text(&text);
+            each(text, &mapper.map(text, received, &mut events));
+        }
+        Framing::Truncated(length) => {
+            let text = String::from_utf8_lossy(data);
+            let text = line_text(&text);
+            each(text, &mapper.map_truncated(text, length.clone(), received, &mut events));
+        }
+        Framing::Rejected(reject) => each(&String::from_utf8_lossy(data), &Outcome::Rejected(reject.clone())),
+    }
+    let mut field_errors = Vec::new();
+    mapper.drain_error_counts(|token, n| field_errors.push((token.to_string(), n)));
     let bytes = batch.data.len() as u64;
     pool.give(batch.data);
-    Mapped { seq, bytes, events, rejects, counts, ack: batch.ack }
+    Mapped { seq, bytes, events, rejects, counts, field_errors, peer: batch.origin.peer, ack: batch.ack }
 }

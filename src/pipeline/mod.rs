@@ -1,27 +1,32 @@
 //! The map pipeline: a [`Source`] hands out batches of whole lines, workers map them with the
-//! engine, and a [`Sink`] takes the results in input order. A bounded number of batches is in
+//! engine in use ([`Current`]), and a [`Sink`] takes the results in input order. A bounded number of batches is in
 //! flight, so memory stays flat however long the input is; one worker maps in the calling
 //! thread, more map in parallel while a reader thread fills them and this thread writes.
 
 mod batch;
+mod current;
 
 pub use batch::map_batch;
+pub use current::{Current, Engine};
 
-use crate::guide::Plan;
-use crate::runtime::{Mapper, Settings};
+use crate::runtime::Mapper;
 use crate::sinks::{Counts, Mapped, Sink};
 use crate::sources::{Batch, Pool, ReadError, Source, CHUNK_BYTES};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// A compiled plan, the run's settings and how many workers map.
+/// The longest a mapped batch waits in a sink's buffers: with a slow input the pipeline flushes
+/// whenever it waits, with a fast one at least this often, so an event is written within
+/// about this long of its line being read.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// The engine to map with and how many workers map.
 pub struct Pipeline<'a> {
-    /// The compiled guides.
-    pub plan: &'a Plan,
-    /// The run's settings.
-    pub settings: &'a Settings,
+    /// The compiled guides and settings in use (a reload may swap them during the run).
+    pub engine: &'a Current,
     /// Worker threads; 1 (or 0) maps in the calling thread.
     pub threads: usize,
 }
@@ -65,29 +70,34 @@ impl Pipeline<'_> {
 
     /// One thread reads, maps and writes.
     fn run_here(&self, source: &mut dyn Source, sink: &mut dyn Sink) -> Ended {
-        let mut mapper = Mapper::new(self.plan, self.settings);
         let pool = Pool::new(4);
         let mut ended = Ended::new();
         let mut seq = 0;
-        while let Some(next) = source.next_batch(&pool) {
+        let mut flushed = Instant::now();
+        let mut next = || source.next_batch(&pool);
+        map_each(self.engine, &mut next, |mapper, next| {
             match next {
                 Ok(batch) => {
-                    let mapped = map_batch(&mut mapper, seq, batch, &pool);
+                    let mapped = map_batch(mapper, seq, batch, &pool);
                     seq += 1;
                     // A short batch means the input paused (a pipe): flush before waiting for more.
                     let paused = mapped.bytes < CHUNK_BYTES as u64;
                     ended.output = deliver(sink, mapped, &pool, &mut ended.counts);
-                    if ended.output.is_ok() && paused {
+                    if ended.output.is_ok() && (paused || flushed.elapsed() >= FLUSH_EVERY) {
                         ended.output = sink.flush();
+                        flushed = Instant::now();
                     }
-                    if ended.output.is_err() {
-                        return ended;
-                    }
+                    ended.output.is_ok()
                 }
-                Err(e) => ended.read_errors.push(e),
+                Err(e) => {
+                    ended.read_errors.push(e);
+                    true
+                }
             }
+        });
+        if ended.output.is_ok() {
+            ended.output = sink.flush();
         }
-        ended.output = sink.flush();
         ended
     }
 
@@ -96,7 +106,7 @@ impl Pipeline<'_> {
     fn run_parallel(&self, source: &mut dyn Source, sink: &mut dyn Sink) -> Result<Ended, io::Error> {
         let threads = self.threads;
         let pool = &Pool::new(threads * 6 + 4);
-        let (plan, settings) = (self.plan, self.settings);
+        let engine = self.engine;
         let mut ended = Ended::new();
         let read_errors = &Mutex::new(Vec::new());
         std::thread::scope(|s| {
@@ -107,17 +117,10 @@ impl Pipeline<'_> {
             for _ in 0..threads {
                 let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
                 let spawned = std::thread::Builder::new().name("xdrmap-worker".into()).spawn_scoped(s, move || {
-                    let mut mapper = Mapper::new(plan, settings);
-                    loop {
-                        let next = match work_rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok((seq, batch)) = next else { break };
-                        if done_tx.send(map_batch(&mut mapper, seq, batch, pool)).is_err() {
-                            break;
-                        }
-                    }
+                    let mut next = || work_rx.lock().ok()?.recv().ok();
+                    map_each(engine, &mut next, |mapper, (seq, batch)| {
+                        done_tx.send(map_batch(mapper, seq, batch, pool)).is_ok()
+                    });
                 });
                 match spawned {
                     Ok(_) => workers += 1,
@@ -157,6 +160,31 @@ impl Pipeline<'_> {
     }
 }
 
+/// Takes items from `next` until it runs dry and hands each to `each` with a mapper of the
+/// engine in use, made anew when a reload swaps it (checked before each item, so an item is
+/// mapped by one engine whole); stops early when `each` says false.
+fn map_each<T>(
+    current: &Current,
+    next: &mut dyn FnMut() -> Option<T>,
+    mut each: impl FnMut(&mut Mapper<'_>, T) -> bool,
+) {
+    let mut waiting = None;
+    loop {
+        let (generation, engine) = current.load();
+        let mut mapper = Mapper::new(&engine.plan, &engine.settings);
+        loop {
+            let Some(item) = waiting.take().or_else(&mut *next) else { return };
+            if current.generation() != generation {
+                waiting = Some(item);
+                break;
+            }
+            if !each(&mut mapper, item) {
+                return;
+            }
+        }
+    }
+}
+
 /// Hands every batch of the source to the workers, numbered in order, and keeps the read
 /// errors; returns how many batches were sent.
 fn read_all(
@@ -191,6 +219,7 @@ fn write_in_order(done: Receiver<Mapped>, sink: &mut dyn Sink, pool: &Pool, coun
     let mut pending = BTreeMap::new();
     let mut next = 0u64;
     let mut unflushed = false;
+    let mut flushed = Instant::now();
     loop {
         let mapped = match done.try_recv() {
             Ok(m) => m,
@@ -198,6 +227,7 @@ fn write_in_order(done: Receiver<Mapped>, sink: &mut dyn Sink, pool: &Pool, coun
             Err(TryRecvError::Empty) => {
                 if std::mem::take(&mut unflushed) {
                     sink.flush()?;
+                    flushed = Instant::now();
                 }
                 match done.recv() {
                     Ok(m) => m,
@@ -210,6 +240,10 @@ fn write_in_order(done: Receiver<Mapped>, sink: &mut dyn Sink, pool: &Pool, coun
             deliver(sink, m, pool, counts)?;
             next += 1;
             unflushed = true;
+        }
+        if unflushed && flushed.elapsed() >= FLUSH_EVERY {
+            sink.flush()?;
+            (unflushed, flushed) = (false, Instant::now());
         }
     }
     Ok(next)

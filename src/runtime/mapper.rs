@@ -8,11 +8,12 @@ use super::Settings;
 use crate::diag::Code;
 use crate::guide::plan::{Guide, Plan};
 use crate::output::{write_errors, write_raw_key, write_str, write_unmapped, write_value, ErrorEntry};
-use crate::syntax::{line_text, recycle, LineTokens, Name, Token};
+use crate::syntax::{line_text, recycle, transport, Escape, LineTokens, Name, Token, Transport};
 use crate::value::text::unescape;
 use crate::value::time::TimeSettings;
 use crate::value::Value;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// Maps records with one plan; holds the scratch buffers one worker reuses for every line.
 pub struct Mapper<'p> {
@@ -25,7 +26,15 @@ pub struct Mapper<'p> {
     /// Token buffers: one for a batch's single pass, one for lines mapped alone.
     batch_tokens: Vec<Token<'static>>,
     line_tokens: Vec<Token<'static>>,
+    /// A line's tokens and the transport's, when the lines have a transport.
+    joined_tokens: Vec<Token<'static>>,
     lines: Vec<LineTokens>,
+    /// Where the lines mapped next came from, for the `@peer_ip` fields.
+    transport: Option<Arc<Transport>>,
+    /// The full length of the message being mapped, when it was truncated.
+    truncated: Option<String>,
+    /// Per guide, per field: events whose field failed, since the last drain.
+    error_counts: Vec<Vec<u64>>,
     pub(super) record: Record,
     /// Per-field record of what happened, kept only while explaining a line.
     pub(super) trace: Option<Vec<Traced>>,
@@ -46,10 +55,20 @@ impl<'p> Mapper<'p> {
             received_json: (None, Vec::new()),
             batch_tokens: Vec::new(),
             line_tokens: Vec::new(),
+            joined_tokens: Vec::new(),
             lines: Vec::new(),
+            transport: None,
+            truncated: None,
+            error_counts: plan.guides.iter().map(|g| vec![0; g.fields.len()]).collect(),
             record: Record::default(),
             trace: None,
         }
+    }
+
+    /// Sets where the lines mapped next came from: a guide reads it as `@peer_ip` and the
+    /// other [transport fields](transport::FIELDS). Lines read from files have none.
+    pub fn set_transport(&mut self, transport: Option<Arc<Transport>>) {
+        self.transport = transport;
     }
 
     /// Maps one line (without its line ending). On success one JSON object and a newline are
@@ -163,12 +182,39 @@ impl<'p> Mapper<'p> {
         self.lines = lines;
     }
 
-    /// Writes the event of a tokenized line that `guide_index` maps; returns how many fields
-    /// failed their type.
-    pub(super) fn write_event<'a>(
+    /// Writes the event of a tokenized line that `guide_index` maps, with the transport's
+    /// fields after the line's tokens when it has them; returns how many fields failed their
+    /// type.
+    pub(super) fn write_event(
+        &mut self,
+        guide_index: usize,
+        tokens: &[Token<'_>],
+        received: DateTime<Utc>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let Some(transport) = self.transport.clone() else {
+            return self.write_tokens(guide_index, tokens, tokens.len(), received, out);
+        };
+        let first_field = self.plan.guides[guide_index].field_names.len() - transport::FIELDS.len();
+        let mut joined: Vec<Token<'_>> = recycle(std::mem::take(&mut self.joined_tokens));
+        joined.extend_from_slice(tokens);
+        for k in 0..transport::FIELDS.len() {
+            if let Some(value) = transport.value(k) {
+                let name = Name::Field((first_field + k) as u16);
+                joined.push(Token { name, value, escape: Escape::None, start: 0 });
+            }
+        }
+        let field_errors = self.write_tokens(guide_index, &joined, tokens.len(), received, out);
+        self.joined_tokens = recycle(joined);
+        field_errors
+    }
+
+    /// [`Mapper::write_event`] over the line's tokens, the first `line_len` of `tokens`.
+    fn write_tokens<'a>(
         &mut self,
         guide_index: usize,
         tokens: &[Token<'a>],
+        line_len: usize,
         received: DateTime<Utc>,
         out: &mut Vec<u8>,
     ) -> usize
@@ -177,7 +223,7 @@ impl<'p> Mapper<'p> {
     {
         let (plan, settings) = (self.plan, self.settings);
         let guide = &plan.guides[guide_index];
-        self.record.fill_slots(guide, tokens);
+        self.record.fill_slots(guide, tokens, line_len);
         self.record.time = self.line_time(guide_index, tokens);
         let mut values: Vec<Option<Value<'a>>> = Vec::new();
         out.push(b'{');
@@ -209,6 +255,9 @@ impl<'p> Mapper<'p> {
         }
         self.write_extras(guide, tokens, out, &mut first);
         out.extend_from_slice(b"}\n");
+        for e in &self.record.errors {
+            self.error_counts[guide_index][e.token] += 1;
+        }
         self.record.errors.len()
     }
 
@@ -284,9 +333,42 @@ impl<'p> Mapper<'p> {
             value: &e.value,
             error: e.reason,
         });
-        write_errors(out, first, &guide.errors_field, errors);
+        match &self.truncated {
+            None => write_errors(out, first, &guide.errors_field, errors),
+            Some(length) => {
+                let cut = ErrorEntry { token: "*", source: "@transport", value: length, error: TRUNCATED };
+                let all: Vec<ErrorEntry<'_>> = errors.chain([cut]).collect();
+                write_errors(out, first, &guide.errors_field, all.into_iter());
+            }
+        }
+    }
+
+    /// Maps a message that was cut to the `--max-message` limit: as [`Mapper::map`], and
+    /// its event is flagged (`{"token":"*","source":"@transport","value":"<length>",...}` in
+    /// the errors array, counted as a field error) so nobody takes it for the whole message.
+    /// `length` says how long the message was, as the transport knows it.
+    pub fn map_truncated(&mut self, line: &str, length: String, received: DateTime<Utc>, out: &mut Vec<u8>) -> Outcome {
+        self.truncated = Some(length);
+        let outcome = self.map(line, received, out);
+        self.truncated = None;
+        match outcome {
+            Outcome::Mapped { guide, field_errors } => Outcome::Mapped { guide, field_errors: field_errors + 1 },
+            other => other,
+        }
+    }
+
+    /// Hands out, and resets, how many events failed each token since the last call.
+    pub fn drain_error_counts(&mut self, mut each: impl FnMut(&str, u64)) {
+        for (guide, counts) in self.error_counts.iter_mut().enumerate() {
+            for (field, n) in counts.iter_mut().enumerate().filter(|(_, n)| **n > 0) {
+                each(&self.plan.guides[guide].fields[field].token, std::mem::take(n));
+            }
+        }
     }
 }
+
+/// The error of a truncated message's event.
+const TRUNCATED: &str = "the message was longer than --max-message and was cut to it";
 
 /// The line inside one field of a CSV export, wrapped in quotes: with every inner quote
 /// doubled, as CSV writes it (`"a ""b"""` → `a "b"`), or with none doubled, as some exports

@@ -41,11 +41,16 @@ pub(super) struct Record {
     pub year_slot: Option<u16>,
     /// How this line's times are read (the run's settings, or its device's date order).
     pub time: TimeSettings,
+    /// How many of the tokens are the line's (the transport's follow).
+    pub line_len: usize,
 }
 
 impl Record {
-    /// Puts each token in its slot (the first occurrence wins); the rest are unmapped.
-    pub fn fill_slots(&mut self, guide: &Guide, tokens: &[Token<'_>]) {
+    /// Puts each token in its slot (the first occurrence wins); the rest are unmapped. Tokens
+    /// from `line_len` on are the transport's: they fill their slots, and are never unmapped
+    /// (they were not read from the line).
+    pub fn fill_slots(&mut self, guide: &Guide, tokens: &[Token<'_>], line_len: usize) {
+        self.line_len = line_len;
         self.slots.clear();
         self.slots.resize(guide.slots.len(), None);
         self.taken.clear();
@@ -66,6 +71,7 @@ impl Record {
                     self.slots[s as usize] = Some(i as u32);
                     self.filled.push(s);
                 }
+                _ if i >= line_len => {}
                 _ => self.unmapped.push(i as u32),
             }
         }
@@ -168,7 +174,9 @@ impl Record {
         let before = self.unmapped.len();
         for &slot in &self.filled {
             if let (Some(t), false) = (self.slots[slot as usize], self.taken[slot as usize]) {
-                self.unmapped.push(t);
+                if (t as usize) < self.line_len {
+                    self.unmapped.push(t);
+                }
             }
         }
         if self.unmapped.len() > before {

@@ -8,8 +8,10 @@ pub use json_lines::JsonLines;
 
 use crate::runtime::Reject;
 use crate::sources::{Ack, Origin};
+use crate::syntax::Transport;
 use std::io;
 use std::ops::AddAssign;
+use std::sync::Arc;
 
 /// A batch after mapping: what a sink writes.
 pub struct Mapped {
@@ -23,6 +25,10 @@ pub struct Mapped {
     pub rejects: Vec<Rejected>,
     /// What became of its lines.
     pub counts: Counts,
+    /// How many of its events failed each token (only tokens that failed).
+    pub field_errors: Vec<(String, u64)>,
+    /// The transport its messages came by, when they came over the network.
+    pub peer: Option<Arc<Transport>>,
     /// The source's acknowledgement, for the sink to fire once the batch is durable.
     pub ack: Ack,
 }

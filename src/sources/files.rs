@@ -1,7 +1,7 @@
 //! Files and standard input (`-`) as a source, read one after the other in chunks of whole
 //! lines.
 
-use super::{Ack, Batch, Chunker, Clock, Origin, Pool, ReadError, Source, CHUNK_BUFFER};
+use super::{Batch, Chunker, Clock, Origin, Pool, ReadError, Source, CHUNK_BUFFER};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -55,8 +55,8 @@ impl Source for Files {
             let mut data = pool.take(CHUNK_BUFFER);
             match chunker.next_chunk(&mut data) {
                 Ok(Some(line)) => {
-                    let origin = Origin { source: Arc::clone(name), line };
-                    return Some(Ok(Batch { origin, data, received: self.clock.now(), ack: Ack::none() }));
+                    let origin = Origin::file(Arc::clone(name), line);
+                    return Some(Ok(Batch::lines(origin, data, self.clock.now())));
                 }
                 Ok(None) => {
                     pool.give(data);

@@ -11,19 +11,51 @@ pub use chunker::{Chunker, CHUNK_BUFFER, CHUNK_BYTES};
 pub use files::Files;
 pub use pool::Pool;
 
+use crate::runtime::Reject;
+use crate::syntax::Transport;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-/// Where a line came from: its input and line number. A network source will add the peer and
-/// transport, a bus consumer the subject and sequence.
+/// Where a line came from: its input and line number, and for a network message the
+/// transport that delivered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
-    /// The input's name as the user gave it (`ns.log`, `-` for standard input).
+    /// The input's name as the user gave it (`ns.log`, `-` for standard input), or the
+    /// listener (`tcp://127.0.0.1:1514`).
     pub source: Arc<str>,
-    /// The 1-based line number in that input.
+    /// The 1-based line number in that input; for a network message, its number among the
+    /// messages of its connection (TCP, TLS) or listener (UDP).
     pub line: u64,
+    /// The listener and sender of a network message.
+    pub peer: Option<Arc<Transport>>,
+}
+
+impl Origin {
+    /// Line `line` of a file (or standard input).
+    pub fn file(source: Arc<str>, line: u64) -> Self {
+        Origin { source, line, peer: None }
+    }
+
+    /// Line `n` later in the same input.
+    pub fn later(&self, n: u64) -> Self {
+        Origin { source: Arc::clone(&self.source), line: self.line + n, peer: self.peer.clone() }
+    }
+}
+
+/// How a batch's data is cut into messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Framing {
+    /// Lines, each ended by `\n` (the last one need not be).
+    #[default]
+    Lines,
+    /// One message, line breaks and all (a network message with line breaks in it).
+    Message,
+    /// One message, cut to the size limit; the text says how long it was.
+    Truncated(String),
+    /// One message that was not taken, and why; the data is what arrived of it.
+    Rejected(Reject),
 }
 
 /// Whole lines read together, from one input. The pipeline numbers batches in the order the
@@ -37,6 +69,15 @@ pub struct Batch {
     pub received: DateTime<Utc>,
     /// What the source wants done once the batch's results are durable.
     pub ack: Ack,
+    /// How the data is cut into messages.
+    pub framing: Framing,
+}
+
+impl Batch {
+    /// Whole lines read at `received`, the first from `origin`.
+    pub fn lines(origin: Origin, data: Vec<u8>, received: DateTime<Utc>) -> Self {
+        Batch { origin, data, received, ack: Ack::none(), framing: Framing::Lines }
+    }
 }
 
 /// A source's acknowledgement of a batch, fired by the sink once what it wrote for the batch

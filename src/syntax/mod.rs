@@ -11,8 +11,10 @@ mod lint;
 mod netscaler;
 #[cfg(feature = "runtime-grammars")]
 pub mod pest_file;
+pub mod transport;
 
 pub use netscaler::NetScaler;
+pub use transport::Transport;
 
 use std::fmt;
 use std::ops::Range;

@@ -5,6 +5,7 @@ use super::{GuideCompiler, RowAt};
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::guide::plan::{Claim, Slots};
 use crate::guide::spec::GuideSpec;
+use crate::syntax::transport;
 
 impl GuideCompiler<'_> {
     pub(super) fn grammar(&mut self, name: &str) -> Option<usize> {
@@ -94,7 +95,12 @@ impl GuideCompiler<'_> {
         slots: &mut Slots,
     ) -> Option<u16> {
         let g = grammar?;
-        let found = self.grammars[g].fields().iter().position(|f| *f == field);
+        // A transport field comes before the grammar's: a line cannot forge its sender.
+        let grammar_fields = self.grammars[g].fields().len();
+        let found = match transport::field(field) {
+            Some(k) => Some(grammar_fields + k),
+            None => self.grammars[g].fields().iter().position(|f| *f == field),
+        };
         let Some(id) = found else {
             let fields: Vec<String> = self.grammars[g].fields().iter().map(|f| f.to_string()).collect();
             let name = self.grammars[g].name().to_string();
@@ -106,7 +112,11 @@ impl GuideCompiler<'_> {
             );
             d.hint = Some(match did_you_mean(field, fields.iter().map(String::as_str)) {
                 Some(best) => format!("did you mean '@{best}'?"),
-                None => format!("its fields are: @{}", fields.join(", @")),
+                None => format!(
+                    "its fields are: @{}; the transport's: @{}",
+                    fields.join(", @"),
+                    transport::FIELDS.join(", @")
+                ),
             });
             return None;
         };

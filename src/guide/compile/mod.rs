@@ -16,7 +16,7 @@ use super::plan::{Device, Field, Guide, Plan, Producer, Slots};
 use super::spec::{GuideSpec, TokenSpec};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::model::Model;
-use crate::syntax::Grammar;
+use crate::syntax::{transport, Grammar};
 use crate::value::Type;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -104,7 +104,7 @@ impl GuideCompiler<'_> {
         }
         let mut slots = Slots { by_field: Vec::new(), by_key: HashMap::default(), names: Vec::new() };
         if let Some(g) = grammar {
-            slots.by_field = vec![None; self.grammars[g].fields().len()];
+            slots.by_field = vec![None; self.grammars[g].fields().len() + transport::FIELDS.len()];
         }
         let mut fields: Vec<Field> = Vec::new();
         let sections = [("fields", &spec.fields), ("internal_fields", &spec.internal_fields)];
@@ -161,7 +161,12 @@ impl GuideCompiler<'_> {
             errors_field: options.errors_field.clone(),
             has_expressions,
             device_slots,
-            field_names: self.grammars[grammar?].fields().iter().map(|f| format!("@{f}")).collect(),
+            field_names: self.grammars[grammar?]
+                .fields()
+                .iter()
+                .chain(&transport::FIELDS)
+                .map(|f| format!("@{f}"))
+                .collect(),
         })
     }
 
