@@ -205,3 +205,19 @@ fn an_exponential_grammar_rejects_the_line() {
     assert!(stderr.contains("call limit reached"), "{stderr}");
     assert!(stderr.contains("1 lines rejected"), "{stderr}");
 }
+
+/// Loading the same grammar again, as every reload does, keeps no more rule names.
+#[test]
+fn reloading_a_grammar_takes_no_more_memory() {
+    let dir = fresh_dir("reload");
+    let path = dir.join("acme_gate.pest");
+    std::fs::write(&path, GRAMMAR).unwrap();
+    let (first, _) = xdrmap::syntax::pest_file::PestFile::load(&path);
+    assert!(first.is_some());
+    let kept = xdrmap::syntax::pest_file::interned_names();
+    for _ in 0..100 {
+        let (again, _) = xdrmap::syntax::pest_file::PestFile::load(&path);
+        assert!(again.is_some());
+    }
+    assert_eq!(xdrmap::syntax::pest_file::interned_names(), kept);
+}

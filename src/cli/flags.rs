@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use xdrmap::value::time::DateOrder;
 
 /// Which guides to load, and which one to force.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct GuideArgs {
     /// A guide file, a device folder (with guide.yaml) or a folder of devices, instead of the
     /// built-in devices.
@@ -19,7 +19,7 @@ pub struct GuideArgs {
 }
 
 /// How to read times and what to put in the run-time fields.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ReadArgs {
     /// Order of native dates, as the appliance's `-dateFormat` (YYYY/MM/DD is always read).
     #[arg(long, value_name = "ORDER", default_value = "MMDDYYYY", value_parser = parse_order)]

@@ -161,7 +161,7 @@ fn refuse_clashing_paths(args: &MapArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn summary(c: &Counts) -> String {
+pub(super) fn summary(c: &Counts) -> String {
     let mut s = format!("xdrmap: {} lines read, {} events written", c.lines, c.events);
     if c.with_errors > 0 {
         s.push_str(&format!(" ({} with field errors)", c.with_errors));

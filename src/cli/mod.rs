@@ -10,6 +10,7 @@ mod explain;
 mod flags;
 mod map;
 mod progress;
+mod serve;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Map(map::MapArgs),
+    Serve(Box<serve::ServeArgs>),
     Check(check::CheckArgs),
     Explain(explain::ExplainArgs),
     Test(test::TestArgs),
@@ -49,6 +51,7 @@ pub fn run() -> ExitCode {
     };
     let ran = match cli.command {
         Command::Map(args) => map::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),

@@ -3,8 +3,10 @@
 //! once they are: JSON Lines files and streams today ([`JsonLines`]), a message bus later.
 
 mod json_lines;
+mod rotating;
 
 pub use json_lines::JsonLines;
+pub use rotating::RotatingFile;
 
 use crate::runtime::Reject;
 use crate::sources::{Ack, Origin};

@@ -5,6 +5,7 @@
 mod chunker;
 mod files;
 pub mod framing;
+pub mod net;
 mod pool;
 
 pub use chunker::{Chunker, CHUNK_BUFFER, CHUNK_BYTES};

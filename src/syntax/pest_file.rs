@@ -6,14 +6,15 @@ use super::conventions::{role, Role, ValueEscape};
 use super::lint::swallowing_optionals;
 use super::{Escape, Grammar, Name, SyntaxError, Token};
 use pest_meta::ast::RuleType;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// A grammar read from a `.pest` file.
 pub struct PestFile {
     name: String,
     vm: pest_vm::Vm,
-    /// Field names (rule names), leaked once per load so that [`Grammar::fields`] can lend them.
+    /// Field names (rule names), interned so that [`Grammar::fields`] can lend them.
     fields: Vec<&'static str>,
     kinds: HashMap<String, Kind>,
 }
@@ -23,6 +24,27 @@ enum Kind {
     Key,
     Value(Escape),
     Field(u16),
+}
+
+/// Rule names, each kept once for the life of the process: loading the same grammar again
+/// (a reload) takes no more memory.
+static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+
+/// The one copy of `name`.
+fn intern(name: &str) -> &'static str {
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(kept) = names.get(name) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(kept);
+    kept
+}
+
+/// How many rule names are kept (for tests: reloads do not add to it).
+pub fn interned_names() -> usize {
+    NAMES.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, HashSet::len)
 }
 
 /// A problem in a grammar file, with its place.
@@ -94,7 +116,7 @@ impl PestFile {
                 Role::Value(ValueEscape::Cef) => Kind::Value(Escape::Cef),
                 // One line at a time here: a `bad_line` rule is an ordinary field.
                 Role::Field | Role::BadLine => {
-                    fields.push(&*Box::leak(rule.name.clone().into_boxed_str()));
+                    fields.push(intern(&rule.name));
                     Kind::Field(fields.len() as u16 - 1)
                 }
             };

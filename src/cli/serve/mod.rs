@@ -1,0 +1,310 @@
+//! `xdrmap serve`: a syslog collector. Listeners (UDP, TCP, TLS) are the source, the same
+//! pipeline as `map` maps, JSON Lines files or standard output are the sink; signals stop it
+//! (draining first) or reload its guides, and `/metrics` tells what it has seen.
+
+mod metrics;
+mod reload;
+
+use super::config::{same_file, Loaded};
+use super::error::Error;
+use super::flags::{GuideArgs, ReadArgs};
+use super::map::summary;
+use clap::{Args, ValueEnum};
+use metrics::{Metered, Metrics};
+use reload::Reloader;
+use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use xdrmap::pipeline::{Current, Engine, Pipeline};
+use xdrmap::sinks::{JsonLines, RotatingFile};
+use xdrmap::sources::framing::Oversize;
+use xdrmap::sources::net::{self, Control, NetConfig, TlsFiles};
+
+/// Receive syslog over UDP, TCP and TLS, and map every message as it arrives.
+///
+/// Listens on every --udp, --tcp and --tls address (with none, on 127.0.0.1:1514 over UDP and
+/// TCP), frames TCP and TLS streams as RFC 6587 says (octet counting or LF, CRLF and NUL
+/// terminators, detected per frame), maps each message with the same engine as `map`, and
+/// writes its event within 100 ms. The sender's address is the `@peer_ip` field, so
+/// deviceIPAddress is filled when the line names no address of its own.
+///
+/// SIGTERM or SIGINT stops accepting, drains what was received, flushes and exits 0 (a second
+/// signal exits at once); SIGHUP recompiles the guides and swaps them in only when they
+/// compile (and, with --reload-tests, pass their cases).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  xdrmap serve\n  xdrmap serve --tcp 0.0.0.0:1514 --udp 0.0.0.0:514 -o events.jsonl --rotate-bytes 100M\n  xdrmap serve --tls 0.0.0.0:6514 --tls-cert cert.pem --tls-key key.pem --tls-client-ca ca.pem\n  xdrmap serve --mapping mappings/ --watch --metrics 127.0.0.1:9898"
+)]
+pub struct ServeArgs {
+    /// Receive syslog datagrams on ADDR (IP:PORT, or PORT for 127.0.0.1); may repeat.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    udp: Vec<SocketAddr>,
+
+    /// Receive syslog streams on ADDR; may repeat.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    tcp: Vec<SocketAddr>,
+
+    /// Receive syslog over TLS on ADDR (needs --tls-cert and --tls-key); may repeat.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    tls: Vec<SocketAddr>,
+
+    /// The server's certificate chain (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+
+    /// The server's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this CA (PEM); their subject is @tls_subject.
+    #[arg(long, value_name = "FILE")]
+    tls_client_ca: Option<PathBuf>,
+
+    /// Write events to FILE (appended to) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Start a new events file once it holds BYTES (K, M, G suffixes); old files become
+    /// FILE.1, FILE.2, ...
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, requires = "output")]
+    rotate_bytes: Option<u64>,
+
+    /// Old events files kept when rotating.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    rotate_keep: usize,
+
+    /// Write rejected messages (JSON Lines: listener, peer, line, code, reason, text) to FILE
+    /// (appended to) instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+
+    #[command(flatten)]
+    guides: GuideArgs,
+
+    #[command(flatten)]
+    read: ReadArgs,
+
+    /// The longest message taken whole, in bytes (K, M suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "64K", value_parser = parse_bytes)]
+    max_message: u64,
+
+    /// What becomes of a longer message: rejected (R305), or truncated and flagged in the
+    /// event's errors; counted either way.
+    #[arg(long, value_name = "WHAT", default_value = "reject")]
+    oversize: OversizeArg,
+
+    /// Join a line that does not begin a message (no <PRI>, no date) to the message before it
+    /// on the same connection, as NetScaler continues a message across lines.
+    #[arg(long)]
+    join_continuations: bool,
+
+    /// TCP and TLS connections open at once; more are refused (and counted).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_connections: usize,
+
+    /// Close a connection that sends nothing for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    idle_timeout: u64,
+
+    /// Start TCP keepalive probes after this many idle seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    keepalive: u64,
+
+    /// The UDP receive buffer to ask the kernel for (capped by net.core.rmem_max).
+    #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = parse_bytes)]
+    udp_buffer: u64,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics, and /healthz.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    metrics: Option<SocketAddr>,
+
+    /// Reload when a guide or grammar file under --mapping changes.
+    #[arg(long, requires = "mapping")]
+    watch: bool,
+
+    /// Swap in reloaded guides only when their own test cases pass too.
+    #[arg(long)]
+    reload_tests: bool,
+
+    /// On shutdown, how long to keep draining before closing what is still open.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    drain_timeout: u64,
+
+    /// Worker threads, 1 to 256 (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OversizeArg {
+    Reject,
+    Truncate,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
+    let loaded = Loaded::from_flags(&args.guides, &args.read)?;
+    refuse_clashing_paths(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("xdrmap-net")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the network runtime: {e}")))?;
+    let clock = loaded.clock;
+    let current = Arc::new(Current::new(Engine { plan: loaded.plan, settings: loaded.settings }));
+    let (mut source, control) = net::listen(net_config(&args, clock), runtime.handle()).map_err(Error::Other)?;
+    let control = Arc::new(control);
+    let names: Vec<&str> = control.listeners().iter().map(|l| &*l.name).collect();
+    eprintln!("xdrmap: listening on {}", names.join(", "));
+    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current)));
+    if let Some(addr) = args.metrics {
+        let bound = metrics::serve(addr, Arc::clone(&metrics), runtime.handle()).map_err(Error::Other)?;
+        eprintln!("xdrmap: metrics on http://{bound}/metrics");
+    }
+    let reloader = Reloader::new(&args, Arc::clone(&current), Arc::clone(&metrics));
+    let reloads = reloader.start(args.watch).map_err(Error::Other)?;
+    runtime.spawn(signals(Arc::clone(&control), reloads, Duration::from_secs(args.drain_timeout)));
+
+    let events: Box<dyn Write + Send> = match (&args.output, args.rotate_bytes) {
+        (None, _) => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
+        (Some(path), Some(limit)) => {
+            Box::new(RotatingFile::open(path, limit, args.rotate_keep).map_err(file_error(path))?)
+        }
+        (Some(path), None) => Box::new(BufWriter::with_capacity(1 << 16, append(path)?)),
+    };
+    let rejects: Box<dyn Write + Send> = match &args.rejects {
+        None => Box::new(io::stderr()),
+        Some(path) => Box::new(BufWriter::new(append(path)?)),
+    };
+    let mut sink = Metered::new(JsonLines::new(events, rejects), Arc::clone(&metrics));
+    let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
+    let ended = Pipeline { engine: &current, threads }.run(&mut source, &mut sink);
+    ended.output.map_err(Error::Output)?;
+    let received: u64 =
+        control.listeners().iter().map(|l| l.stats.messages.load(std::sync::atomic::Ordering::Relaxed)).sum();
+    eprintln!("{} ({received} messages received)", summary(&ended.counts));
+    if let Some(closed) = control.aborted() {
+        eprintln!("xdrmap: the drain timeout closed {closed} connections that were still sending; what they had not sent was not read");
+    }
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for signals: the first SIGTERM or SIGINT drains and stops (closing what is still
+/// open after `drain_timeout`), a second exits at once; SIGHUP reloads.
+async fn signals(control: Arc<Control>, reloads: std::sync::mpsc::Sender<&'static str>, drain_timeout: Duration) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
+        eprintln!("xdrmap: cannot handle signals; stop with SIGKILL");
+        return;
+    };
+    loop {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+            _ = hup.recv() => {
+                let _ = reloads.send("SIGHUP");
+                continue;
+            }
+        };
+        if control.is_stopping() {
+            eprintln!("xdrmap: {name} again: exiting at once");
+            std::process::exit(130);
+        }
+        eprintln!("xdrmap: {name}: no longer accepting; draining what was received");
+        control.shutdown();
+        let control = Arc::clone(&control);
+        tokio::spawn(async move {
+            tokio::time::sleep(drain_timeout).await;
+            control.abort();
+        });
+    }
+}
+
+fn net_config(args: &ServeArgs, clock: xdrmap::sources::Clock) -> NetConfig {
+    let none = args.udp.is_empty() && args.tcp.is_empty() && args.tls.is_empty();
+    let loopback: SocketAddr = ([127, 0, 0, 1], 1514).into();
+    let tls_files = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: args.tls_client_ca.clone() })
+        }
+        _ => None,
+    };
+    NetConfig {
+        udp: if none { vec![loopback] } else { args.udp.clone() },
+        tcp: if none { vec![loopback] } else { args.tcp.clone() },
+        tls: args.tls.clone(),
+        tls_files,
+        max_message: args.max_message.clamp(1, 16 << 20) as usize,
+        oversize: match args.oversize {
+            OversizeArg::Reject => Oversize::Reject,
+            OversizeArg::Truncate => Oversize::Truncate,
+        },
+        join_continuations: args.join_continuations,
+        max_connections: args.max_connections,
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        keepalive: Duration::from_secs(args.keepalive.max(1)),
+        udp_receive_buffer: args.udp_buffer.min(1 << 30) as usize,
+        clock,
+    }
+}
+
+/// Refuses outputs that would overwrite a guide, a certificate or each other.
+fn refuse_clashing_paths(args: &ServeArgs) -> Result<(), Error> {
+    let outputs = [("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
+    let inputs: Vec<&Path> = [&args.guides.mapping, &args.tls_cert, &args.tls_key, &args.tls_client_ca]
+        .into_iter()
+        .flatten()
+        .map(|p| p.as_path())
+        .collect();
+    for (flag, output) in outputs {
+        let Some(output) = output else { continue };
+        if let Some(input) = inputs.iter().find(|i| same_file(i, output) || output.starts_with(i)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} would overwrite {}; refusing",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    if let (Some(o), Some(r)) = (&args.output, &args.rejects) {
+        if same_file(o, r) {
+            return Err(Error::Usage(format!("-o and --rejects both name {}; give them different files", o.display())));
+        }
+    }
+    Ok(())
+}
+
+fn append(path: &Path) -> Result<std::fs::File, Error> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(file_error(path))
+}
+
+fn file_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |error| Error::File { action: "open", path: path.to_path_buf(), error }
+}
+
+/// `IP:PORT`, `[IPv6]:PORT`, or a bare `PORT` on 127.0.0.1.
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(([127, 0, 0, 1], port).into());
+    }
+    s.parse().map_err(|_| format!("expected IP:PORT (e.g. 0.0.0.0:514), [IPv6]:PORT or PORT, not '{s}'"))
+}
+
+/// A byte count with an optional K, M or G suffix (powers of 1024).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.as_bytes().last() {
+        Some(b'K' | b'k') => (&t[..t.len() - 1], 10),
+        Some(b'M' | b'm') => (&t[..t.len() - 1], 20),
+        Some(b'G' | b'g') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("expected a byte count such as 65536 or 64K, not '{s}'"))?;
+    n.checked_mul(1 << shift).filter(|n| *n > 0).ok_or_else(|| format!("'{s}' is out of range"))
+}
