@@ -71,11 +71,18 @@ fn send(args: &[String]) {
 }
 
 /// Each connection's share of the messages, framed, written as fast as the server takes them.
-fn streams(addr: SocketAddr, lines: &[&[u8]], count: usize, connections: usize, octet: bool, ca: Option<String>) -> (usize, usize) {
+fn streams(
+    addr: SocketAddr,
+    lines: &[&[u8]],
+    count: usize,
+    connections: usize,
+    octet: bool,
+    ca: Option<String>,
+) -> (usize, usize) {
     let config = ca.map(|ca| client_config(Path::new(&ca)));
-    let senders: Vec<_> = (0..connections)
+    // Message i goes to connection i % connections; all framed before the first is sent.
+    let framed: Vec<(usize, Vec<u8>)> = (0..connections)
         .map(|c| {
-            // Message i goes to connection i % connections.
             let mut framed = Vec::new();
             let mut sent = 0;
             for i in (c..count).step_by(connections) {
@@ -89,6 +96,13 @@ fn streams(addr: SocketAddr, lines: &[&[u8]], count: usize, connections: usize, 
                 }
                 sent += 1;
             }
+            (sent, framed)
+        })
+        .collect();
+    started();
+    let senders: Vec<_> = framed
+        .into_iter()
+        .map(|(sent, framed)| {
             let config = config.clone();
             std::thread::spawn(move || {
                 let tcp = TcpStream::connect(addr).unwrap();
@@ -125,6 +139,13 @@ fn close(tcp: &TcpStream, mut r: impl std::io::Read) {
     while matches!(r.read(&mut buf), Ok(n) if n > 0) {}
 }
 
+/// Says on stderr when sending starts (seconds since the epoch), for the bench's clock: the
+/// framing before it is the generator's work, not the server's.
+fn started() {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    eprintln!("started {:.6}", now.as_secs_f64());
+}
+
 fn write_all(mut w: impl Write, data: &[u8]) {
     for piece in data.chunks(256 * 1024) {
         w.write_all(piece).unwrap();
@@ -150,6 +171,7 @@ fn client_config(ca: &Path) -> Arc<rustls::ClientConfig> {
 /// Datagrams at `rate` per second (as fast as possible without one).
 fn udp(addr: SocketAddr, lines: &[&[u8]], count: usize, rate: Option<f64>) -> (usize, usize) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    started();
     let start = Instant::now();
     let mut bytes = 0;
     for i in 0..count {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # `xdrmap serve` against `xdrmap map` on the generated corpus of ../shared/bench, side by side:
 # each round runs `map FILE -o FILE`, then `serve` fed the same lines over TCP (octet counting)
-# and over TLS by benches/loadgen.rs from another process, timed from the first byte sent to
-# the last event written (read off /metrics), with the counts compared (zero loss) and the
+# and over TLS by benches/loadgen.rs from another process, timed from the first byte sent (the
+# generator frames everything before) to the last event written (read off /metrics), with the counts compared (zero loss) and the
 # peak RSS of serve. Then UDP at three rates, with the datagrams received, the kernel's drops
 # and the loss. Prints every run and the medians; serve/map is the ratio of lines per second.
 #
 #   benches/serve.sh [LINES] [ROUNDS] [UDP_LINES]     (defaults: 1000000, 3, 300000)
+#   ZERO_LOSS=10000000 benches/serve.sh [LINES]       one TCP run of that many messages (the corpus
+#                                                     sent again and again), counts and peak RSS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${1:-1000000}; rounds=${2:-3}; udp_lines=${3:-300000}
@@ -15,7 +17,7 @@ corpus=/tmp/xdrmap-corpus-$lines.log
 cargo build --release -q
 cargo bench --bench loadgen --no-run -q 2>/dev/null
 bin=target/release/xdrmap
-loadgen() { cargo bench -q --bench loadgen -- "$@" 2>/dev/null; }
+loadgen() { cargo bench -q --bench loadgen -- "$@" 2>"$work/started"; }
 work=$(mktemp -d /tmp/xdrmap-serve-bench.XXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 loadgen pki "$work/pki"
@@ -42,6 +44,7 @@ feed() {
   local t0 t1 done=0 before=-1 still=0
   t0=$(now)
   loadgen send --to "$proto://$addr" --file "$corpus" --count "$n" "$@" >"$work/sent"
+  t0=$(awk '/^started/ {print $2}' "$work/started")
   # Until every message is accounted for, or nothing has moved for 5 s (a loss, printed).
   while [ "$still" -lt 250 ]; do
     done=$(( $(metric xdrmap_events_total) + $(metric xdrmap_rejects_total) ))
@@ -60,6 +63,10 @@ feed() {
 }
 
 declare -A runs
+if [ -n "${ZERO_LOSS:-}" ]; then
+  start --tcp 127.0.0.1:0; feed tcp "$ZERO_LOSS"
+  exit 0
+fi
 for _ in $(seq "$rounds"); do
   t0=$(now); /usr/bin/time -f "%M" -o "$work/rss" "$bin" map "$corpus" -o "$work/events.jsonl" 2>/dev/null; t1=$(now)
   secs=$(echo "$t1 - $t0" | bc -l); runs[map]+="$secs "

@@ -13,27 +13,27 @@ pub enum Oversize {
     Truncate,
 }
 
-/// One frame of the stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Frame {
+/// One frame of the stream, borrowed from the bytes pushed or from the framer's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
     /// A whole message (without its terminator or length prefix).
-    Message(Vec<u8>),
+    Message(&'a [u8]),
     /// A message longer than the limit, cut to it.
     Truncated {
         /// Its first `max` bytes.
-        kept: Vec<u8>,
+        kept: &'a [u8],
         /// Its length, when it was announced (octet counting).
         len: Option<usize>,
     },
     /// A message longer than the limit, dropped.
     TooLong {
         /// Its first bytes, to show which one it was.
-        start: Vec<u8>,
+        start: &'a [u8],
         /// Its length, when it was announced (octet counting).
         len: Option<usize>,
     },
     /// The stream ended inside a message: what had arrived of it.
-    CutOff(Vec<u8>),
+    CutOff(&'a [u8]),
 }
 
 /// How many bytes of a rejected message are kept to show which one it was.
@@ -73,7 +73,7 @@ impl Framer {
     }
 
     /// Takes the next bytes of the stream and hands out every frame they complete, in order.
-    pub fn push(&mut self, mut bytes: &[u8], out: &mut impl FnMut(Frame)) {
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut impl FnMut(Frame<'_>)) {
         while !bytes.is_empty() {
             bytes = match self.state {
                 State::Start => self.start(bytes, out),
@@ -96,18 +96,18 @@ impl Framer {
     }
 
     /// The stream has ended: a frame it cut off is handed out as [`Frame::CutOff`].
-    pub fn finish(&mut self, out: &mut impl FnMut(Frame)) {
-        let pending = std::mem::take(&mut self.buf);
+    pub fn finish(&mut self, out: &mut impl FnMut(Frame<'_>)) {
         match std::mem::replace(&mut self.state, State::Start) {
-            State::Open | State::Start if !pending.is_empty() => out(Frame::CutOff(strip_cr(pending))),
-            State::Counted { .. } => out(Frame::CutOff(pending)),
+            State::Open | State::Start if !self.buf.is_empty() => out(Frame::CutOff(strip_cr(&self.buf))),
+            State::Counted { .. } => out(Frame::CutOff(&self.buf)),
             _ => {}
         }
+        self.buf.clear();
     }
 
     /// At a frame's start: a length prefix (digits and a blank) means octet counting; anything
     /// else is a non-transparent message. Empty messages (a bare terminator) are skipped.
-    fn start<'b>(&mut self, bytes: &'b [u8], out: &mut impl FnMut(Frame)) -> &'b [u8] {
+    fn start<'b>(&mut self, bytes: &'b [u8], out: &mut impl FnMut(Frame<'_>)) -> &'b [u8] {
         if self.buf.is_empty() && matches!(bytes[0], b'\n' | b'\0') {
             return &bytes[1..];
         }
@@ -123,7 +123,7 @@ impl Framer {
                 self.buf.clear();
                 let rest = &bytes[i + 1..];
                 if len > self.max && self.oversize == Oversize::Reject {
-                    out(Frame::TooLong { start: rest.iter().take(len.min(SHOWN)).copied().collect(), len: Some(len) });
+                    out(Frame::TooLong { start: &rest[..len.min(SHOWN).min(rest.len())], len: Some(len) });
                     self.state = State::SkipCounted(len);
                 } else {
                     self.state = State::Counted { len, left: len };
@@ -139,45 +139,62 @@ impl Framer {
 
     /// Reads an octet-counted message; keeps at most `max` bytes of it, and hands it out once
     /// all of it has passed.
-    fn counted<'b>(&mut self, len: usize, left: usize, bytes: &'b [u8], out: &mut impl FnMut(Frame)) -> &'b [u8] {
+    fn counted<'b>(&mut self, len: usize, left: usize, bytes: &'b [u8], out: &mut impl FnMut(Frame<'_>)) -> &'b [u8] {
         let n = left.min(bytes.len());
+        // The whole message is here: handed out as it is, not copied.
+        if n == left && left == len && len <= self.max {
+            out(Frame::Message(&bytes[..n]));
+            self.state = State::Start;
+            return &bytes[n..];
+        }
         let room = self.max.saturating_sub(self.buf.len());
         self.buf.extend_from_slice(&bytes[..n.min(room)]);
         if n < left {
             self.state = State::Counted { len, left: left - n };
             return &bytes[n..];
         }
-        let message = std::mem::take(&mut self.buf);
-        out(if len > self.max { Frame::Truncated { kept: message, len: Some(len) } } else { Frame::Message(message) });
+        out(match len > self.max {
+            true => Frame::Truncated { kept: &self.buf, len: Some(len) },
+            false => Frame::Message(&self.buf),
+        });
+        self.buf.clear();
         self.state = State::Start;
         &bytes[n..]
     }
 
     /// Reads a non-transparent message up to its terminator.
-    fn open<'b>(&mut self, bytes: &'b [u8], out: &mut impl FnMut(Frame)) -> &'b [u8] {
+    fn open<'b>(&mut self, bytes: &'b [u8], out: &mut impl FnMut(Frame<'_>)) -> &'b [u8] {
         let found = terminator(bytes);
         let end = found.unwrap_or(bytes.len());
         let rest = found.map_or(&[][..], |at| &bytes[at + 1..]);
         let room = self.max.saturating_sub(self.buf.len());
         if end > room {
             self.buf.extend_from_slice(&bytes[..room]);
-            let kept = std::mem::take(&mut self.buf);
             out(match self.oversize {
-                Oversize::Reject => Frame::TooLong { start: kept.into_iter().take(SHOWN).collect(), len: None },
-                Oversize::Truncate => Frame::Truncated { kept, len: None },
+                Oversize::Reject => Frame::TooLong { start: &self.buf[..SHOWN.min(self.buf.len())], len: None },
+                Oversize::Truncate => Frame::Truncated { kept: &self.buf, len: None },
             });
+            self.buf.clear();
             self.state = if found.is_some() { State::Start } else { State::SkipOpen };
             return rest;
         }
-        self.buf.extend_from_slice(&bytes[..end]);
         if found.is_none() {
+            self.buf.extend_from_slice(&bytes[..end]);
             return rest;
         }
-        let message = strip_cr(std::mem::take(&mut self.buf));
         self.state = State::Start;
+        // The whole message is here: handed out as it is, not copied.
+        let message = match self.buf.is_empty() {
+            true => strip_cr(&bytes[..end]),
+            false => {
+                self.buf.extend_from_slice(&bytes[..end]);
+                strip_cr(&self.buf)
+            }
+        };
         if !message.is_empty() {
             out(Frame::Message(message));
         }
+        self.buf.clear();
         rest
     }
 }
@@ -188,30 +205,48 @@ fn terminator(bytes: &[u8]) -> Option<usize> {
 }
 
 /// A CRLF-terminated message loses its CR.
-fn strip_cr(mut message: Vec<u8>) -> Vec<u8> {
-    if message.last() == Some(&b'\r') {
-        message.pop();
-    }
-    message
+fn strip_cr(message: &[u8]) -> &[u8] {
+    message.strip_suffix(b"\r").unwrap_or(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A frame, owned, to compare.
+    #[derive(Debug, PartialEq)]
+    enum Owned {
+        Message(Vec<u8>),
+        Truncated { kept: Vec<u8>, len: Option<usize> },
+        TooLong { len: Option<usize> },
+        CutOff(Vec<u8>),
+    }
+
+    fn owned(frame: Frame<'_>) -> Owned {
+        match frame {
+            Frame::Message(m) => Owned::Message(m.to_vec()),
+            Frame::Truncated { kept, len } => Owned::Truncated { kept: kept.to_vec(), len },
+            Frame::TooLong { start, len } => {
+                assert!(start.len() <= SHOWN);
+                Owned::TooLong { len }
+            }
+            Frame::CutOff(part) => Owned::CutOff(part.to_vec()),
+        }
+    }
+
     /// The frames of a stream pushed in pieces of `step` bytes, then ended.
-    fn frames(stream: &[u8], step: usize, max: usize, oversize: Oversize) -> Vec<Frame> {
+    fn frames(stream: &[u8], step: usize, max: usize, oversize: Oversize) -> Vec<Owned> {
         let mut framer = Framer::new(max, oversize);
         let mut got = Vec::new();
         for piece in stream.chunks(step) {
-            framer.push(piece, &mut |f| got.push(f));
+            framer.push(piece, &mut |f| got.push(owned(f)));
         }
-        framer.finish(&mut |f| got.push(f));
+        framer.finish(&mut |f| got.push(owned(f)));
         got
     }
 
-    fn msg(text: &str) -> Frame {
-        Frame::Message(text.as_bytes().to_vec())
+    fn msg(text: &str) -> Owned {
+        Owned::Message(text.as_bytes().to_vec())
     }
 
     /// Octet counting and every non-transparent terminator, mixed in one stream, give the
@@ -225,7 +260,7 @@ mod tests {
             msg("<13> crlf"),
             msg("<13> nul"),
             msg("hello"),
-            Frame::CutOff(b"<13> last".to_vec()),
+            Owned::CutOff(b"<13> last".to_vec()),
         ];
         for step in 1..=stream.len() {
             assert_eq!(frames(stream, step, 1024, Oversize::Reject), expected, "pieces of {step}");
@@ -239,14 +274,14 @@ mod tests {
         for step in 1..=stream.len() {
             let rejected = frames(stream, step, 10, Oversize::Reject);
             assert_eq!(rejected.len(), 4, "pieces of {step}: {rejected:?}");
-            assert!(matches!(&rejected[0], Frame::TooLong { len: Some(20), .. }));
+            assert_eq!(rejected[0], Owned::TooLong { len: Some(20) });
             assert_eq!(rejected[1], msg("<1> next"));
-            assert!(matches!(&rejected[2], Frame::TooLong { len: None, .. }));
+            assert_eq!(rejected[2], Owned::TooLong { len: None });
             assert_eq!(rejected[3], msg("<1> ok"));
             let truncated = frames(stream, step, 10, Oversize::Truncate);
-            assert_eq!(truncated[0], Frame::Truncated { kept: b"abcdefghij".to_vec(), len: Some(20) });
+            assert_eq!(truncated[0], Owned::Truncated { kept: b"abcdefghij".to_vec(), len: Some(20) });
             assert_eq!(truncated[1], msg("<1> next"));
-            assert_eq!(truncated[2], Frame::Truncated { kept: b"<1> 012345".to_vec(), len: None });
+            assert_eq!(truncated[2], Owned::Truncated { kept: b"<1> 012345".to_vec(), len: None });
             assert_eq!(truncated[3], msg("<1> ok"));
         }
     }
@@ -255,7 +290,7 @@ mod tests {
     /// prefix that is not one (`05/19/2024 ...`, `0 ...`) starts a plain message.
     #[test]
     fn cut_off_frames_and_digits_that_are_not_a_length() {
-        assert_eq!(frames(b"30 only part", 4, 100, Oversize::Reject), vec![Frame::CutOff(b"only part".to_vec())]);
+        assert_eq!(frames(b"30 only part", 4, 100, Oversize::Reject), vec![Owned::CutOff(b"only part".to_vec())]);
         assert_eq!(
             frames(b"05/19/2024:22:07:41 GMT x\n0 y\n", 3, 100, Oversize::Reject),
             vec![msg("05/19/2024:22:07:41 GMT x"), msg("0 y")]

@@ -157,16 +157,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let current = Arc::new(Current::new(Engine { plan: loaded.plan, settings: loaded.settings }));
     let (mut source, control) = net::listen(net_config(&args, clock), runtime.handle()).map_err(Error::Other)?;
     let control = Arc::new(control);
+    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current)));
+    let reloader = Reloader::new(&args, Arc::clone(&current), Arc::clone(&metrics));
+    let reloads = reloader.start(args.watch).map_err(Error::Other)?;
+    let handlers = {
+        let _entered = runtime.enter();
+        Signals::install().map_err(|e| Error::Other(format!("cannot handle signals: {e}")))?
+    };
+    runtime.spawn(handlers.serve(Arc::clone(&control), reloads, Duration::from_secs(args.drain_timeout)));
+    // Said once everything is in place (watcher and signal handlers too).
     let names: Vec<&str> = control.listeners().iter().map(|l| &*l.name).collect();
     eprintln!("xdrmap: listening on {}", names.join(", "));
-    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current)));
     if let Some(addr) = args.metrics {
         let bound = metrics::serve(addr, Arc::clone(&metrics), runtime.handle()).map_err(Error::Other)?;
         eprintln!("xdrmap: metrics on http://{bound}/metrics");
     }
-    let reloader = Reloader::new(&args, Arc::clone(&current), Arc::clone(&metrics));
-    let reloads = reloader.start(args.watch).map_err(Error::Other)?;
-    runtime.spawn(signals(Arc::clone(&control), reloads, Duration::from_secs(args.drain_timeout)));
 
     let events: Box<dyn Write + Send> = match (&args.output, args.rotate_bytes) {
         (None, _) => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
@@ -193,36 +198,53 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Waits for signals: the first SIGTERM or SIGINT drains and stops (closing what is still
-/// open after `drain_timeout`), a second exits at once; SIGHUP reloads.
-async fn signals(control: Arc<Control>, reloads: std::sync::mpsc::Sender<&'static str>, drain_timeout: Duration) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
-        eprintln!("xdrmap: cannot handle signals; stop with SIGKILL");
-        return;
-    };
-    loop {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-            _ = hup.recv() => {
-                let _ = reloads.send("SIGHUP");
-                continue;
+/// The signals `serve` answers, installed before it says it is listening.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (inside the runtime).
+    fn install() -> io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The first SIGTERM or SIGINT drains and stops (closing what is still open after
+    /// `drain_timeout`), a second exits at once; SIGHUP reloads.
+    async fn serve(
+        mut self,
+        control: Arc<Control>,
+        reloads: std::sync::mpsc::Sender<&'static str>,
+        drain_timeout: Duration,
+    ) {
+        loop {
+            let name = tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+                _ = self.hup.recv() => {
+                    let _ = reloads.send("SIGHUP");
+                    continue;
+                }
+            };
+            if control.is_stopping() {
+                eprintln!("xdrmap: {name} again: exiting at once");
+                std::process::exit(130);
             }
-        };
-        if control.is_stopping() {
-            eprintln!("xdrmap: {name} again: exiting at once");
-            std::process::exit(130);
+            eprintln!("xdrmap: {name}: no longer accepting; draining what was received");
+            control.shutdown();
+            let control = Arc::clone(&control);
+            tokio::spawn(async move {
+                tokio::time::sleep(drain_timeout).await;
+                control.abort();
+            });
         }
-        eprintln!("xdrmap: {name}: no longer accepting; draining what was received");
-        control.shutdown();
-        let control = Arc::clone(&control);
-        tokio::spawn(async move {
-            tokio::time::sleep(drain_timeout).await;
-            control.abort();
-        });
     }
 }
 

@@ -43,20 +43,20 @@ impl Batcher {
     }
 
     /// Takes one frame received at `received`.
-    pub(super) fn frame(&mut self, frame: Frame, received: DateTime<Utc>) {
+    pub(super) fn frame(&mut self, frame: Frame<'_>, received: DateTime<Utc>) {
         if self.received.is_some_and(|r| r != received) {
             self.cut();
         }
         self.received = Some(received);
         match frame {
             Frame::Message(m) if self.join => match &mut self.held {
-                Some(held) if !begins_message(&m) && held.len() + 1 + m.len() <= self.max_message => {
+                Some(held) if !begins_message(m) && held.len() + 1 + m.len() <= self.max_message => {
                     held.push(b'\n');
-                    held.extend_from_slice(&m);
+                    held.extend_from_slice(m);
                 }
                 _ => {
                     self.release();
-                    self.held = Some(m);
+                    self.held = Some(m.to_vec());
                 }
             },
             Frame::Message(m) => self.message(m),
@@ -66,7 +66,7 @@ impl Batcher {
                     Some(len) => format!("{len} bytes"),
                     None => format!("more than {} bytes", self.max_message),
                 };
-                self.alone(Framing::Truncated(length), kept);
+                self.alone(Framing::Truncated(length), kept.to_vec());
             }
             Frame::TooLong { start, len } => {
                 self.release();
@@ -76,12 +76,12 @@ impl Batcher {
                     }
                     None => format!("a message is longer than --max-message ({} bytes)", self.max_message),
                 };
-                self.alone(Framing::Rejected(Reject::new(Code::TooLong, detail)), start);
+                self.alone(Framing::Rejected(Reject::new(Code::TooLong, detail)), start.to_vec());
             }
             Frame::CutOff(part) => {
                 self.release();
                 let detail = format!("the connection closed {} bytes into a message", part.len());
-                self.alone(Framing::Rejected(Reject::new(Code::CutOff, detail)), part);
+                self.alone(Framing::Rejected(Reject::new(Code::CutOff, detail)), part.to_vec());
             }
         }
     }
@@ -89,7 +89,10 @@ impl Batcher {
     /// Hands out the held message (nothing more can join it now).
     pub(super) fn release(&mut self) {
         if let Some(m) = self.held.take() {
-            self.message(m);
+            match m.contains(&b'\n') {
+                true => self.alone(Framing::Message, m),
+                false => self.message(&m),
+            }
         }
     }
 
@@ -108,15 +111,15 @@ impl Batcher {
         self.ready.push(Batch::lines(origin, data, self.received.unwrap_or_default()));
     }
 
-    fn message(&mut self, m: Vec<u8>) {
-        if m.contains(&b'\n') {
-            return self.alone(Framing::Message, m);
+    fn message(&mut self, m: &[u8]) {
+        if memchr::memchr(b'\n', m).is_some() {
+            return self.alone(Framing::Message, m.to_vec());
         }
         if self.lines.is_empty() {
             self.first_line = self.next_line;
         }
         self.next_line += 1;
-        self.lines.extend_from_slice(&m);
+        self.lines.extend_from_slice(m);
         self.lines.push(b'\n');
     }
 
@@ -159,8 +162,8 @@ mod tests {
         Batcher::new(Arc::new(transport), 100, join)
     }
 
-    fn msg(s: &str) -> Frame {
-        Frame::Message(s.as_bytes().to_vec())
+    fn msg(s: &str) -> Frame<'_> {
+        Frame::Message(s.as_bytes())
     }
 
     /// What the ready batches hold: (framing, first line number, text).
@@ -176,7 +179,7 @@ mod tests {
         let t = Utc::now();
         b.frame(msg("<1> a"), t);
         b.frame(msg("<1> b"), t);
-        b.frame(Frame::CutOff(b"<1> c".to_vec()), t);
+        b.frame(Frame::CutOff(b"<1> c"), t);
         b.frame(msg("<1> d\nmore"), t);
         b.frame(msg("<1> e"), t);
         let got = ready(&mut b);

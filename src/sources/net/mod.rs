@@ -24,10 +24,10 @@ use tokio::sync::{mpsc, watch};
 
 /// Batches waiting for the pipeline, at most. With messages of at most `max_message` bytes and
 /// reads of [`READ_BYTES`], the queue holds at most `QUEUE_BATCHES × (READ_BYTES + max_message)`.
-pub const QUEUE_BATCHES: usize = 128;
+pub const QUEUE_BATCHES: usize = 32;
 
 /// The most a connection reads at once (and so the most one batch of lines holds).
-pub const READ_BYTES: usize = 64 * 1024;
+pub const READ_BYTES: usize = 256 * 1024;
 
 /// How long a connection stays open for more data once a shutdown began: it is closed after
 /// this long without any.

@@ -165,7 +165,7 @@ async fn read_frames(mut stream: impl AsyncRead + Unpin, transport: Transport, l
 }
 
 /// Counts a frame on its listener.
-fn count(listener: &Listener, frame: &crate::sources::framing::Frame) {
+fn count(listener: &Listener, frame: &crate::sources::framing::Frame<'_>) {
     use crate::sources::framing::Frame;
     listener.stats.messages.fetch_add(1, Ordering::Relaxed);
     if matches!(frame, Frame::Truncated { .. } | Frame::TooLong { .. }) {
