@@ -373,3 +373,97 @@ fn a_slow_sink_makes_the_sender_wait() {
     assert!(server.stop().success());
     assert_eq!(reader.join().unwrap(), n, "every message became an event");
 }
+
+/// A sender that never pauses keeps draining busy: past --drain-timeout its connection is
+/// closed and the summary says so; /healthz says 503 while draining; the exit is still 0.
+#[test]
+fn the_drain_timeout_closes_what_is_still_sending() {
+    let mut server = Server::start("drain-timeout", &["--drain-timeout", "1"]);
+    let tcp = server.addr("tcp");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = std::sync::Arc::clone(&stop);
+    let sender = std::thread::spawn(move || {
+        let mut s = connect(tcp);
+        let mut sent = 0u64;
+        while !stopping.load(std::sync::atomic::Ordering::Relaxed)
+            && s.write_all(format!("{}\n", line(sent)).as_bytes()).is_ok()
+        {
+            sent += 1;
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        sent
+    });
+    assert!(server.wait_for_results(3));
+    server.signal("TERM");
+    assert!(server.wait_for(5, |s| s.stderr().contains("draining")));
+    assert_eq!(server.get("/healthz").0, 503);
+    let status = server.stop_signalled();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = sender.join().unwrap();
+    assert!(status.success(), "{}", server.stderr());
+    let stderr = server.stderr();
+    assert!(stderr.contains("the drain timeout closed 1 connections that were still sending"), "{stderr}");
+    let got = server.events().len() as u64 + server.rejects().len() as u64;
+    assert!(got > 3 && got <= sent, "{got} of {sent}");
+}
+
+/// A second signal exits at once, even while the sink is stuck (a FIFO nobody reads).
+#[test]
+fn a_second_signal_exits_at_once() {
+    let dir = common::Scratch::new("second-signal");
+    assert!(std::process::Command::new("mkfifo").arg(dir.join("events.jsonl")).status().unwrap().success());
+    let mut server = Server::start_in(dir, &[]);
+    server.signal("TERM");
+    assert!(server.wait_for(5, |s| s.stderr().contains("draining")));
+    server.signal("INT");
+    let status = server.stop_signalled();
+    assert_eq!(status.code(), Some(130), "{}", server.stderr());
+    assert!(server.stderr().contains("SIGINT again: exiting at once"));
+}
+
+/// With --rotate-bytes, events go to files of about that size, no line split between two,
+/// none lost.
+#[test]
+fn events_rotate_by_size() {
+    let mut server = Server::start("rotate", &["--rotate-bytes", "2K", "--rotate-keep", "50"]);
+    let mut s = connect(server.addr("tcp"));
+    for i in 0..30 {
+        s.write_all(format!("{}\n", line(i)).as_bytes()).unwrap();
+    }
+    drop(s);
+    assert!(server.stop().success());
+    let mut all = Vec::new();
+    for n in (1..=50).rev() {
+        if let Ok(text) = std::fs::read_to_string(server.dir.join(format!("events.jsonl.{n}"))) {
+            let longest = text.lines().map(str::len).max().unwrap();
+            assert!(text.len() <= 2048 + longest + 1, "file {n} holds {} bytes", text.len());
+            all.extend(text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()));
+        }
+    }
+    assert!(all.len() > 5, "several files were written");
+    all.extend(server.events());
+    assert_eq!(ids(&all), (0..30).collect::<Vec<_>>());
+}
+
+/// With --reload-tests, a guide that compiles but fails its own cases is not swapped in.
+#[test]
+fn reload_tests_keep_a_plan_whose_cases_fail() {
+    let dir = common::Scratch::new("reload-tests");
+    let device = dir.join("citrix");
+    std::fs::create_dir_all(device.join("cases")).unwrap();
+    let original = std::fs::read_to_string("mappings/citrix_loadbalancer/guide.yaml").unwrap();
+    std::fs::write(device.join("guide.yaml"), &original).unwrap();
+    let case = "mappings/citrix_loadbalancer/cases/tcp_conn_terminate__gmt.yaml";
+    std::fs::copy(case, device.join("cases/tcp_conn_terminate.yaml")).unwrap();
+    let mapping = device.display().to_string();
+    let server = Server::start_in(dir, &["--mapping", &mapping, "--reload-tests"]);
+    std::fs::write(device.join("guide.yaml"), original.replace("const: Citrix\n", "const: Broken\n")).unwrap();
+    server.signal("HUP");
+    assert!(server.wait_for(10, |s| s.stderr().contains("reload (SIGHUP) failed")), "{}", server.stderr());
+    assert!(server.stderr().contains("1 case failed"), "{}", server.stderr());
+    let mut s = connect(server.addr("tcp"));
+    s.write_all(format!("{}\n", line(1)).as_bytes()).unwrap();
+    assert!(server.wait_for_results(1));
+    assert_eq!(server.events()[0]["deviceVendor"], "Citrix");
+    assert_eq!(server.metric("xdrmap_reloads_total{result=\"failed\"}"), 1.0);
+}

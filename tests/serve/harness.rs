@@ -120,6 +120,11 @@ impl Server {
     /// SIGTERM, then waits (at most 30 s) for the exit.
     pub fn stop(&mut self) -> ExitStatus {
         self.signal("TERM");
+        self.stop_signalled()
+    }
+
+    /// Waits (at most 30 s) for the exit, the signal already sent.
+    pub fn stop_signalled(&mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
