@@ -9,6 +9,8 @@
 #   benches/serve.sh [LINES] [ROUNDS] [UDP_LINES]     (defaults: 1000000, 3, 300000)
 #   ZERO_LOSS=10000000 benches/serve.sh [LINES]       one TCP run of that many messages (the corpus
 #                                                     sent again and again), counts and peak RSS
+#   CALLGRIND=1 benches/serve.sh                      instructions per line, map and serve over TCP
+#                                                     (20,000 lines, one worker, start-up subtracted)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=${1:-1000000}; rounds=${2:-3}; udp_lines=${3:-300000}
@@ -63,6 +65,30 @@ feed() {
 }
 
 declare -A runs
+if [ "${CALLGRIND:-0}" = 1 ]; then
+  head -20000 "$corpus" > "$work/20k.log"; head -1 "$corpus" > "$work/1.log"
+  grind() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
+  # serve under callgrind, fed FILE over TCP, stopped once it has mapped every line.
+  grind_serve() {
+    local n; n=$(wc -l < "$1")
+    rm -f "$work/err"
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" serve --threads 1 --tcp 127.0.0.1:0 \
+      --metrics 127.0.0.1:0 -o /dev/null 2>"$work/err" &
+    pid=$!
+    for _ in $(seq 600); do grep -q "metrics on" "$work/err" 2>/dev/null && break; sleep 0.1; done
+    addr=$(sed -n 's#.*listening on [a-z]*://\([0-9.:]*\).*#\1#p' "$work/err")
+    metrics=$(sed -n 's#.*metrics on http://\([0-9.:]*\)/metrics#\1#p' "$work/err")
+    loadgen send --to "tcp://$addr" --file "$1" >/dev/null
+    until [ "$(( $(metric xdrmap_events_total) + $(metric xdrmap_rejects_total) ))" -ge "$n" ]; do sleep 0.2; done
+    kill -TERM "$pid"; wait "$pid" || true
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/err"
+  }
+  m=$(( $(grind "$bin" map --threads 1 "$work/20k.log" -o /dev/null) - $(grind "$bin" map --threads 1 "$work/1.log" -o /dev/null) ))
+  s=$(( $(grind_serve "$work/20k.log") - $(grind_serve "$work/1.log") ))
+  printf 'instructions per line (callgrind, 20,000 lines, one worker): map %d, serve over TCP %d (serve/map %.3f)\n' \
+    $((m / 19999)) $((s / 19999)) "$(echo "$s / $m" | bc -l)"
+  exit 0
+fi
 if [ -n "${ZERO_LOSS:-}" ]; then
   start --tcp 127.0.0.1:0; feed tcp "$ZERO_LOSS"
   exit 0
