@@ -72,6 +72,14 @@ struct Recorder {
     flushed_acks: usize,
 }
 
+impl Recorder {
+    /// The events written, parsed.
+    fn parsed_events(&self) -> Vec<serde_json::Value> {
+        let lines = self.events.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+        lines.map(|l| serde_json::from_slice(l).unwrap()).collect()
+    }
+}
+
 impl Sink for Recorder {
     fn write(&mut self, batch: &Mapped) -> std::io::Result<()> {
         self.order.push(batch.seq);
@@ -258,12 +266,7 @@ fn a_swap_takes_effect_between_batches() {
         let ended = Pipeline { engine: &engine, threads }.run(&mut source, &mut sink);
         ended.output.unwrap();
         assert_eq!(ended.counts.events, 30 * 23);
-        let events: Vec<serde_json::Value> = sink
-            .events
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice(l).unwrap())
-            .collect();
+        let events = sink.parsed_events();
         let ids: Vec<&str> = events.iter().map(|e| e["CustomerId"].as_str().unwrap()).collect();
         for (batch, chunk) in ids.chunks(23).enumerate() {
             assert!(chunk.iter().all(|id| *id == chunk[0]), "batch {batch} mixes engines ({threads} threads)");
@@ -322,12 +325,7 @@ fn network_batches_carry_their_sender() {
     let ended = Pipeline { engine: &engine, threads: 1 }.run(&mut source, &mut sink);
     ended.output.unwrap();
     assert_eq!(ended.counts, Counts { lines: 4, blank: 0, events: 3, with_errors: 1, rejected: 1 });
-    let events: Vec<serde_json::Value> = sink
-        .events
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect();
+    let events = sink.parsed_events();
     assert_eq!(events[0]["deviceIPAddress"], "10.9.8.7", "from the sender");
     assert_eq!(events[1]["deviceIPAddress"], "10.1.1.1", "the line's own address wins");
     assert!(events[0].get("_unmapped").is_none_or(|u| u.get("@peer_ip").is_none()), "not read from the line");
