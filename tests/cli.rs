@@ -427,3 +427,57 @@ fn a_pipe_is_mapped_as_its_lines_arrive() {
         assert!(child.wait().unwrap().success());
     }
 }
+
+/// A line past --max-line is rejected (R307) with its start kept and its length said; the
+/// lines around it are mapped, and reading it is linear (40 MB without a line ending).
+#[test]
+fn a_line_past_max_line_is_rejected_and_the_run_goes_on() {
+    let dir = temp_dir("max-line");
+    let good = "<134> 05/19/2024:22:07:41 GMT lb 0-PPE-1 : default TCP CONN_TERMINATE 881 0 :  Source 10.60.2.15:443";
+    let long = "y".repeat(40 << 20);
+    let input = dir.join("in.log");
+    write(&input, &format!("{good}\n{long}\n{good}\n"));
+    let rejects = dir.join("rejects.jsonl");
+    let out = run(xdrmap().args(["map", "--max-line", "64K", "--rejects"]).arg(&rejects).arg(&input), "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(events(&out).len(), 2);
+    let reject: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&rejects).unwrap().trim()).unwrap();
+    assert_eq!(reject["code"], "R307");
+    assert_eq!(reject["line"], 2);
+    assert_eq!(reject["text"].as_str().unwrap().len(), 65536);
+    assert!(reject["reason"].as_str().unwrap().contains(&format!("a line of {} bytes", 40 << 20)));
+}
+
+/// Outputs are compared with what is read as files, not paths: a hard link or a symlink of an
+/// input, standard input redirected from the output, or the guide given to --mapping is
+/// refused and left intact; /dev/null for both outputs is fine.
+#[test]
+fn outputs_never_overwrite_what_is_read() {
+    let dir = temp_dir("overwrite");
+    let input = dir.join("in.log");
+    let sample = std::fs::read_to_string("mappings/citrix_loadbalancer/sample.log").unwrap();
+    write(&input, &sample);
+    std::fs::hard_link(&input, dir.join("hard.log")).unwrap();
+    std::os::unix::fs::symlink(&input, dir.join("soft.log")).unwrap();
+    let device = dir.join("device");
+    std::fs::create_dir_all(&device).unwrap();
+    std::fs::copy("mappings/citrix_loadbalancer/guide.yaml", device.join("guide.yaml")).unwrap();
+    let refused = |args: &[&str], stdin: Option<&Path>| {
+        let mut cmd = xdrmap();
+        cmd.current_dir(&*dir).arg("map").args(args);
+        if let Some(from) = stdin {
+            cmd.stdin(std::fs::File::open(from).unwrap());
+        }
+        let out = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("refusing to overwrite"), "{}", text(&out.stderr));
+    };
+    refused(&["in.log", "-o", "hard.log"], None);
+    refused(&["soft.log", "--rejects", "in.log"], None);
+    refused(&["-o", "in.log"], Some(&input));
+    refused(&["in.log", "--mapping", "device", "-o", "device/guide.yaml"], None);
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), sample, "the input is intact");
+    assert!(std::fs::read_to_string(device.join("guide.yaml")).unwrap().contains("citrix_loadbalancer"));
+    let out = run(xdrmap().current_dir(&*dir).args(["map", "in.log", "-o", "/dev/null", "--rejects", "/dev/null"]), "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -221,3 +221,33 @@ fn reloading_a_grammar_takes_no_more_memory() {
     }
     assert_eq!(xdrmap::syntax::pest_file::interned_names(), kept);
 }
+
+/// A recursive grammar and a deeply nested line: one thread and several give the same
+/// outcome, since workers have the main thread's stack.
+#[test]
+fn deep_nesting_maps_alike_on_one_thread_and_many() {
+    let dir = fresh_dir("nesting");
+    std::fs::write(
+        dir.join("nest.pest"),
+        "line = _{ SOI ~ nest ~ EOI }\nnest = _{ \"(\" ~ nest ~ \")\" | host }\nhost = @{ ASCII_ALPHA+ }\n",
+    )
+    .unwrap();
+    let guide = "guide: nest\ntitle: Nest\ndevice: { type: Firewall, vendor: Acme, product: Nest }\n\
+                 match: { grammar: nest.pest }\nfields:\n  - { token: sourceHost, from: [\"@host\"] }\n";
+    std::fs::write(dir.join("nest.yaml"), guide).unwrap();
+    // Depths around where a 2 MiB stack (a thread's default) gave out in a debug build.
+    let line: String =
+        [500, 1000, 1500, 2500].iter().map(|&d| format!("{}abc{}\n", "(".repeat(d), ")".repeat(d))).collect();
+    let outcomes: Vec<(String, String)> = ["1", "2"]
+        .iter()
+        .map(|threads| {
+            let out = xdrmap(&["map", "--mapping", "nest.yaml", "--threads", threads], &dir, Some(&line));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            (
+                String::from_utf8_lossy(&out.stdout).lines().count().to_string(),
+                stderr.lines().last().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(outcomes[0], outcomes[1]);
+}

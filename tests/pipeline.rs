@@ -196,7 +196,8 @@ fn files_are_cut_into_numbered_batches() {
     let mut chunker = Chunker::new(text.as_bytes());
     let mut next_line = 1;
     let mut data = Vec::new();
-    while let Some(first) = chunker.next_chunk(&mut data).unwrap() {
+    while let Some(chunk) = chunker.next_chunk(&mut data).unwrap() {
+        let first = chunk.first_line;
         assert_eq!(first, next_line);
         next_line += data.iter().filter(|&&b| b == b'\n').count() as u64;
     }

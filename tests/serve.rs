@@ -325,13 +325,30 @@ fn tls_client_certificates_required() {
     assert_eq!(server.metric(&format!("xdrmap_connections_refused_total{{listener=\"tls://{tls_addr}\"}}")), 1.0);
 }
 
-/// While the sink cannot write (its FIFO has no reader yet), the queue fills and the TCP
-/// sender is made to wait; once the sink drains, every message arrives.
+/// A FIFO for the events whose reader holds still until told to read: once its pipe buffer
+/// is full, the sink cannot write. Gives what the reader read, in lines, when it is done.
+fn stalled_events(dir: &std::path::Path) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<u64>) {
+    let fifo = dir.join("events.jsonl");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        // Opening blocks until the server opens its end, which it does before listening.
+        let mut file = std::fs::File::open(fifo).unwrap();
+        let _ = wait.recv();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+        text.lines().count() as u64
+    });
+    (go, reader)
+}
+
+/// While the sink cannot write (the reader of its FIFO holds still), the pipeline stops, the
+/// queue fills and the TCP sender is made to wait; once the sink drains, every message
+/// arrives.
 #[test]
 fn a_slow_sink_makes_the_sender_wait() {
     let dir = common::Scratch::new("slow");
-    let fifo = dir.join("events.jsonl");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (go, reader) = stalled_events(&dir);
     let mut server = Server::start_in(dir, &[]);
     let tcp = server.addr("tcp");
     // 60,000 messages of about 1 KB: more than the kernel's buffers and xdrmap's queue hold.
@@ -362,10 +379,7 @@ fn a_slow_sink_makes_the_sender_wait() {
         }
     }
     assert!(still == 5 && last < n, "the sender was not held back ({last} of {n} written)");
-    let reader = std::thread::spawn(move || {
-        let text = std::fs::read_to_string(fifo).unwrap();
-        text.lines().count() as u64
-    });
+    go.send(()).unwrap();
     let conn = sender.join().unwrap();
     let listener = format!("xdrmap_events_total{{listener=\"tcp://{tcp}\"}}");
     assert!(server.wait_for(60, |s| s.metric(&listener) == n as f64), "{}", server.metric(&listener));
@@ -407,14 +421,20 @@ fn the_drain_timeout_closes_what_is_still_sending() {
     assert!(got > 3 && got <= sent, "{got} of {sent}");
 }
 
-/// A second signal exits at once, even while the sink is stuck (a FIFO nobody reads).
+/// A second signal exits at once, even while the sink is stuck (its FIFO's reader holds
+/// still, so the drain cannot finish).
 #[test]
 fn a_second_signal_exits_at_once() {
     let dir = common::Scratch::new("second-signal");
-    assert!(std::process::Command::new("mkfifo").arg(dir.join("events.jsonl")).status().unwrap().success());
+    let (_go, _reader) = stalled_events(&dir);
     let mut server = Server::start_in(dir, &[]);
+    let mut s = connect(server.addr("tcp"));
+    for i in 0..3000 {
+        s.write_all(format!("{}\n", line(i)).as_bytes()).unwrap();
+    }
     server.signal("TERM");
     assert!(server.wait_for(5, |s| s.stderr().contains("draining")));
+    std::thread::sleep(std::time::Duration::from_millis(300));
     server.signal("INT");
     let status = server.stop_signalled();
     assert_eq!(status.code(), Some(130), "{}", server.stderr());
@@ -466,4 +486,18 @@ fn reload_tests_keep_a_plan_whose_cases_fail() {
     assert!(server.wait_for_results(1));
     assert_eq!(server.events()[0]["deviceVendor"], "Citrix");
     assert_eq!(server.metric("xdrmap_reloads_total{result=\"failed\"}"), 1.0);
+}
+
+/// An output that fails (a full disk) stops the collector with the error, exit 2, rather than
+/// leaving it listening and writing nothing.
+#[test]
+fn a_failing_output_stops_the_collector() {
+    let dir = common::Scratch::new("full");
+    std::os::unix::fs::symlink("/dev/full", dir.join("events.jsonl")).unwrap();
+    let mut server = Server::start_in(dir, &[]);
+    let mut s = connect(server.addr("tcp"));
+    s.write_all(format!("{}\n", line(1)).as_bytes()).unwrap();
+    let status = server.stop_signalled();
+    assert_eq!(status.code(), Some(2), "{}", server.stderr());
+    assert!(server.stderr().contains("cannot write output"), "{}", server.stderr());
 }

@@ -85,10 +85,58 @@ pub fn gather_all(paths: &[PathBuf]) -> (Vec<GuideSource>, Diagnostics) {
     (sources, problems)
 }
 
-/// Whether two paths name the same file (or would, once created).
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
+/// Refuses outputs that would overwrite a file the command reads, or each other: compared as
+/// files (device and inode, so a hard link or a symlink is caught), and standard input (`-`)
+/// by the file it is redirected from. Checked before any output is created, so nothing is
+/// truncated. Outputs that are not regular files (`/dev/null`, a pipe) never clash.
+///
+/// # Errors
+/// The first clash, naming both.
+pub fn refuse_overwrite(outputs: &[(&str, Option<&Path>)], reads: &[PathBuf]) -> Result<(), Error> {
+    let mut taken: Vec<(&str, &Path)> = Vec::new();
+    for &(flag, output) in outputs {
+        let Some(output) = output else { continue };
+        if let Some(input) = reads.iter().find(|input| same_file(&stdin_or(input), output)) {
+            let what = if input.as_os_str() == "-" { "standard input".into() } else { input.display().to_string() };
+            return Err(Error::Usage(format!(
+                "{flag} {} is also an input ({what}); refusing to overwrite it",
+                output.display()
+            )));
+        }
+        if let Some((other, _)) = taken.iter().find(|(_, o)| same_file(o, output)) {
+            return Err(Error::Usage(format!(
+                "{other} and {flag} both name {}; give them different files",
+                output.display()
+            )));
+        }
+        taken.push((flag, output));
     }
+    Ok(())
+}
+
+/// The file standard input comes from, for `-`.
+fn stdin_or(path: &Path) -> PathBuf {
+    match path.as_os_str() == "-" {
+        true => PathBuf::from("/dev/stdin"),
+        false => path.to_path_buf(),
+    }
+}
+
+/// Whether writing `output` would overwrite the regular file `input` (or would, once created,
+/// be the same path).
+fn same_file(input: &Path, output: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(input), std::fs::metadata(output)) {
+        (Ok(i), Ok(o)) => o.is_file() && i.is_file() && (i.dev(), i.ino()) == (o.dev(), o.ino()),
+        // An output that does not exist yet is a new file, unless it is the input's own path.
+        _ => std::path::absolute(input).ok() == std::path::absolute(output).ok(),
+    }
+}
+
+/// Every file a plan was compiled from: its guide files and its grammar files.
+pub fn plan_files(plan: &xdrmap::Plan) -> Vec<PathBuf> {
+    let guides = plan.guides.iter().map(|g| g.file.clone());
+    let grammars =
+        plan.grammars.iter().map(|g| PathBuf::from(g.name())).filter(|p| p.extension().is_some_and(|e| e == "pest"));
+    guides.chain(grammars).filter(|p| !p.starts_with("<built-in>")).collect()
 }

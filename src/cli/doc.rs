@@ -1,6 +1,6 @@
 //! `xdrmap doc`: render a guide the way the vendor's document lays it out, as Markdown.
 
-use super::config::{gather, same_file};
+use super::config::{gather, refuse_overwrite};
 use super::error::Error;
 use clap::Args;
 use serde::Serialize;
@@ -61,12 +61,8 @@ pub fn run(args: DocArgs) -> Result<ExitCode, Error> {
     let sources = gather(args.guide.as_slice(), "")?;
     // The guide must compile: a document of a broken guide would mislead.
     guide::compile(&sources, builtin_grammars()).map_err(Error::guides)?;
-    if let Some(output) = &args.output {
-        let read = sources.iter().map(|s| s.file.as_path()).chain(args.template.as_deref());
-        if let Some(input) = read.into_iter().find(|input| same_file(input, output)) {
-            return Err(Error::Usage(format!("-o {} is also an input; refusing to overwrite it", input.display())));
-        }
-    }
+    let reads: Vec<PathBuf> = sources.iter().map(|s| s.file.clone()).chain(args.template.clone()).collect();
+    refuse_overwrite(&[("-o", args.output.as_deref())], &reads)?;
     let template = match &args.template {
         None => TEMPLATE.to_string(),
         Some(path) => {

@@ -70,3 +70,16 @@ fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
 fn parse_received(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
+
+/// A byte count with an optional K, M or G suffix (powers of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.as_bytes().last() {
+        Some(b'K' | b'k') => (&t[..t.len() - 1], 10),
+        Some(b'M' | b'm') => (&t[..t.len() - 1], 20),
+        Some(b'G' | b'g') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("expected a byte count such as 65536 or 64K, not '{s}'"))?;
+    n.checked_mul(1 << shift).filter(|n| *n > 0).ok_or_else(|| format!("'{s}' is out of range"))
+}

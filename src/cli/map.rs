@@ -1,8 +1,8 @@
 //! `xdrmap map`: read log lines, write one JSON event per line, reject what cannot be mapped.
 
-use super::config::{same_file, Loaded};
+use super::config::{plan_files, refuse_overwrite, Loaded};
 use super::error::Error;
-use super::flags::{GuideArgs, ReadArgs};
+use super::flags::{parse_bytes, GuideArgs, ReadArgs};
 use super::progress::Progress;
 use clap::Args;
 use std::fs::File;
@@ -47,6 +47,11 @@ pub struct MapArgs {
     #[arg(long)]
     strict: bool,
 
+    /// The longest line mapped, in bytes (K, M, G suffixes); a longer one is rejected (R307)
+    /// with its first BYTES kept, and the rest is not held in memory.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_bytes)]
+    max_line: u64,
+
     /// Worker threads, 1 to 256 (default: all cores); 1 maps in a single thread. Output keeps
     /// input order.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -61,12 +66,16 @@ struct MapConfig {
     rejects: Option<PathBuf>,
     threads: usize,
     strict: bool,
+    max_line: usize,
 }
 
 impl MapConfig {
     fn from_args(args: MapArgs) -> Result<MapConfig, Error> {
         let loaded = Loaded::from_flags(&args.guides, &args.read)?;
-        refuse_clashing_paths(&args)?;
+        let mut reads = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files.clone() };
+        reads.extend(plan_files(&loaded.plan));
+        let outputs = [("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
+        refuse_overwrite(&outputs, &reads)?;
         let threads =
             args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
         Ok(MapConfig {
@@ -76,6 +85,7 @@ impl MapConfig {
             rejects: args.rejects,
             threads,
             strict: args.strict,
+            max_line: args.max_line.min(1 << 30) as usize,
         })
     }
 }
@@ -90,7 +100,8 @@ pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
         None => Box::new(io::stderr()),
         Some(path) => Box::new(BufWriter::new(create(path)?)),
     };
-    let mut source = Reported { source: Files::new(config.inputs, config.loaded.clock), printed: 0 };
+    let files = Files::new(config.inputs, config.loaded.clock).max_line(config.max_line);
+    let mut source = Reported { source: files, printed: 0 };
     let mut sink = Progress::new(JsonLines::new(events, rejects), source.size());
     let engine = Current::new(Engine { plan: config.loaded.plan, settings: config.loaded.settings });
     let pipeline = Pipeline { engine: &engine, threads: config.threads };
@@ -141,24 +152,6 @@ fn report(ended: Ended, threads: usize, strict: bool) -> Result<ExitCode, Error>
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Refuses outputs that would overwrite an input or each other (checked before any file is
-/// created, so nothing is truncated).
-fn refuse_clashing_paths(args: &MapArgs) -> Result<(), Error> {
-    let outputs = [("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
-    for (flag, output) in outputs {
-        let Some(output) = output else { continue };
-        if let Some(input) = args.files.iter().find(|f| f.as_os_str() != "-" && same_file(f, output)) {
-            return Err(Error::Usage(format!("{flag} {} is also an input; refusing to overwrite it", input.display())));
-        }
-    }
-    if let (Some(o), Some(r)) = (&args.output, &args.rejects) {
-        if same_file(o, r) {
-            return Err(Error::Usage(format!("-o and --rejects both name {}; give them different files", o.display())));
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn summary(c: &Counts) -> String {

@@ -103,6 +103,8 @@ codes! {
     TooLong = 305, "too_long";
     /// A network message was cut off when its connection closed.
     CutOff = 306, "cut_off";
+    /// A line was longer than `--max-line`; its start is kept.
+    LineTooLong = 307, "line_too_long";
     /// A value is not a time the field can read.
     NotATime = 401, "not_a_time";
     /// A value is not an IP address.

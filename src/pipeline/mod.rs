@@ -11,7 +11,7 @@ pub use current::{Current, Engine};
 
 use crate::runtime::Mapper;
 use crate::sinks::{Counts, Mapped, Sink};
-use crate::sources::{Batch, Pool, ReadError, Source, CHUNK_BYTES};
+use crate::sources::{Batch, Pool, ReadError, Source};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 /// whenever it waits, with a fast one at least this often, so an event is written within
 /// about this long of its line being read.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// The stack of a worker thread: the main thread's usual 8 MiB, so that a deeply nested line
+/// parses (or hits the grammar's depth guard) the same with one thread or many.
+pub const STACK_BYTES: usize = 8 << 20;
 
 /// The engine to map with and how many workers map.
 pub struct Pipeline<'a> {
@@ -73,20 +77,15 @@ impl Pipeline<'_> {
         let pool = Pool::new(4);
         let mut ended = Ended::new();
         let mut seq = 0;
-        let mut flushed = Instant::now();
         let mut next = || source.next_batch(&pool);
         map_each(self.engine, &mut next, |mapper, next| {
             match next {
                 Ok(batch) => {
                     let mapped = map_batch(mapper, seq, batch, &pool);
                     seq += 1;
-                    // A short batch means the input paused (a pipe): flush before waiting for more.
-                    let paused = mapped.bytes < CHUNK_BYTES as u64;
-                    ended.output = deliver(sink, mapped, &pool, &mut ended.counts);
-                    if ended.output.is_ok() && (paused || flushed.elapsed() >= FLUSH_EVERY) {
-                        ended.output = sink.flush();
-                        flushed = Instant::now();
-                    }
+                    // Flushed before the next read, which may wait (a pipe, a quiet network):
+                    // one write call per batch, next to the many the batch's events take.
+                    ended.output = deliver(sink, mapped, &pool, &mut ended.counts).and_then(|()| sink.flush());
                     ended.output.is_ok()
                 }
                 Err(e) => {
@@ -116,7 +115,8 @@ impl Pipeline<'_> {
             let mut workers = 0;
             for _ in 0..threads {
                 let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
-                let spawned = std::thread::Builder::new().name("xdrmap-worker".into()).spawn_scoped(s, move || {
+                let worker = std::thread::Builder::new().name("xdrmap-worker".into()).stack_size(STACK_BYTES);
+                let spawned = worker.spawn_scoped(s, move || {
                     let mut next = || work_rx.lock().ok()?.recv().ok();
                     map_each(engine, &mut next, |mapper, (seq, batch)| {
                         done_tx.send(map_batch(mapper, seq, batch, pool)).is_ok()

@@ -12,29 +12,49 @@ const STEP: usize = 64 * 1024;
 /// The room to give a chunk's buffer so that an ordinary chunk needs no reallocation.
 pub const CHUNK_BUFFER: usize = CHUNK_BYTES + STEP;
 
+/// The longest line taken whole by default (`--max-line`).
+pub const MAX_LINE: usize = 1 << 20;
+
 /// Cuts a reader into chunks of whole lines. A line longer than a chunk makes its chunk
-/// longer; the last line of the stream need not end with `\n`.
+/// longer, up to the line limit; a line past the limit is handed out alone, cut to it, with
+/// its length (the rest is read and dropped, never held). The last line of the stream need
+/// not end with `\n`. Every byte is looked at once however long the line.
 pub struct Chunker<R> {
     reader: R,
     carry: Vec<u8>,
     eof: bool,
     /// The number of the next chunk's first line.
     line: u64,
+    max_line: usize,
+}
+
+/// A chunk's place: the number of its first line, and for a line past the limit, its length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    /// The 1-based number of the chunk's first line.
+    pub first_line: u64,
+    /// When the chunk is one line cut to the limit: the line's whole length in bytes.
+    pub cut_from: Option<u64>,
 }
 
 impl<R: Read> Chunker<R> {
-    /// A chunker at the start of `reader` (line 1).
+    /// A chunker at the start of `reader` (line 1), with the default line limit.
     pub fn new(reader: R) -> Self {
-        Chunker { reader, carry: Vec::new(), eof: false, line: 1 }
+        Chunker { reader, carry: Vec::new(), eof: false, line: 1, max_line: MAX_LINE }
     }
 
-    /// Reads the next chunk into `data` (cleared first) and gives the number of its first
-    /// line; `None` at the end of the stream (`data` is then empty).
+    /// The same, with lines of at most `max_line` bytes taken whole.
+    pub fn with_max_line(reader: R, max_line: usize) -> Self {
+        Chunker { max_line: max_line.max(1), ..Chunker::new(reader) }
+    }
+
+    /// Reads the next chunk into `data` (cleared first); `None` at the end of the stream
+    /// (`data` is then empty).
     ///
     /// # Errors
     /// A read error. The stream then ends: what was read before it was handed out, the rest
     /// (including a partial line) is dropped, and later calls give `None`.
-    pub fn next_chunk(&mut self, data: &mut Vec<u8>) -> io::Result<Option<u64>> {
+    pub fn next_chunk(&mut self, data: &mut Vec<u8>) -> io::Result<Option<Chunk>> {
         let read = self.read_chunk(data);
         if read.is_err() {
             self.eof = true;
@@ -44,21 +64,34 @@ impl<R: Read> Chunker<R> {
         read
     }
 
-    fn read_chunk(&mut self, data: &mut Vec<u8>) -> io::Result<Option<u64>> {
+    fn read_chunk(&mut self, data: &mut Vec<u8>) -> io::Result<Option<Chunk>> {
         while !self.eof || !self.carry.is_empty() {
             data.clear();
             data.append(&mut self.carry);
+            // Where the last line ending is; bytes before `scanned` have been looked at.
+            let mut last = memchr::memrchr(b'\n', data);
+            let mut scanned = data.len();
             // Read until the chunk is full and holds a line ending, or the input ends, or the
             // input pauses (a read comes back short, as from a pipe or a terminal) with whole
             // lines to hand out: `tail -f | xdrmap map` maps each line as it comes.
-            while !self.eof && (data.len() < CHUNK_BYTES || memchr::memrchr(b'\n', data).is_none()) {
+            while !self.eof && (data.len() < CHUNK_BYTES || last.is_none()) {
+                if last.is_none() && data.len() > self.max_line {
+                    return self.cut_line(data).map(Some);
+                }
                 let short = self.fill(data)?;
-                if short && !self.eof && memchr::memchr(b'\n', data).is_some() {
+                if let Some(at) = memchr::memrchr(b'\n', &data[scanned..]) {
+                    last = Some(scanned + at);
+                }
+                scanned = data.len();
+                if short && !self.eof && last.is_some() {
                     break;
                 }
             }
+            if last.is_none() && data.len() > self.max_line {
+                return self.cut_line(data).map(Some);
+            }
             if !self.eof {
-                if let Some(last) = memchr::memrchr(b'\n', data) {
+                if let Some(last) = last {
                     self.carry.extend_from_slice(&data[last + 1..]);
                     data.truncate(last + 1);
                 }
@@ -66,12 +99,35 @@ impl<R: Read> Chunker<R> {
             if data.is_empty() {
                 continue;
             }
-            let first = self.line;
+            let first_line = self.line;
             self.line += memchr::memchr_iter(b'\n', data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
-            return Ok(Some(first));
+            return Ok(Some(Chunk { first_line, cut_from: None }));
         }
         data.clear();
         Ok(None)
+    }
+
+    /// `data` starts a line longer than the limit and holds no line ending: keeps its first
+    /// `max_line` bytes, reads the rest of the line and drops it, and carries what follows.
+    fn cut_line(&mut self, data: &mut Vec<u8>) -> io::Result<Chunk> {
+        let mut rest = data.split_off(self.max_line);
+        let mut length = self.max_line as u64;
+        loop {
+            if let Some(at) = memchr::memchr(b'\n', &rest) {
+                length += at as u64;
+                self.carry = rest.split_off(at + 1);
+                break;
+            }
+            length += rest.len() as u64;
+            if self.eof {
+                break;
+            }
+            rest.clear();
+            self.fill(&mut rest)?;
+        }
+        let first_line = self.line;
+        self.line += 1;
+        Ok(Chunk { first_line, cut_from: Some(length) })
     }
 
     /// Reads once: up to the chunk size, then on in steps until a line ending comes. Says
@@ -112,7 +168,7 @@ mod tests {
     fn chunks(text: &[u8], step: usize) -> Vec<(u64, Vec<u8>)> {
         let mut chunker = Chunker::new(Trickle(text, step));
         let mut data = Vec::new();
-        std::iter::from_fn(|| chunker.next_chunk(&mut data).unwrap().map(|first| (first, data.clone()))).collect()
+        std::iter::from_fn(|| chunker.next_chunk(&mut data).unwrap().map(|c| (c.first_line, data.clone()))).collect()
     }
 
     /// A reader that fails after handing out some bytes.
@@ -134,7 +190,7 @@ mod tests {
     fn a_read_error_ends_the_stream() {
         let mut chunker = Chunker::new(Failing(b"a\nb\npartial"));
         let mut data = Vec::new();
-        assert_eq!(chunker.next_chunk(&mut data).unwrap(), Some(1), "the whole lines read before the error");
+        assert_eq!(chunker.next_chunk(&mut data).unwrap().map(|c| c.first_line), Some(1), "the lines before the error");
         assert_eq!(data, b"a\nb\n");
         assert!(chunker.next_chunk(&mut data).is_err());
         assert!(data.is_empty(), "the partial line is dropped with the error");
@@ -169,5 +225,29 @@ mod tests {
         let firsts: Vec<u64> = got.iter().map(|(first, _)| *first).collect();
         assert_eq!(firsts, [1, 2, 3], "`a`, the long line alone, then `b`");
         assert!(chunks(b"", 10).is_empty());
+    }
+
+    /// A line past the limit is handed out alone, cut to it, with its length; the lines
+    /// around it are read as ever, and a long line costs time in proportion to its length.
+    #[test]
+    fn a_line_past_the_limit_is_cut_and_the_rest_dropped() {
+        let long = "z".repeat(3 * CHUNK_BYTES + 17);
+        let text = format!("a\n{long}\nb\n{long}");
+        for step in [1000, 1 << 16, 1 << 20] {
+            let mut chunker = Chunker::with_max_line(Trickle(text.as_bytes(), step), 100_000);
+            let mut data = Vec::new();
+            let mut got = Vec::new();
+            while let Some(chunk) = chunker.next_chunk(&mut data).unwrap() {
+                got.push((chunk, data.len(), data.starts_with(b"zzz")));
+            }
+            let cut = Some(long.len() as u64);
+            let expected = [
+                (Chunk { first_line: 1, cut_from: None }, 2, false),
+                (Chunk { first_line: 2, cut_from: cut }, 100_000, true),
+                (Chunk { first_line: 3, cut_from: None }, 2, false),
+                (Chunk { first_line: 4, cut_from: cut }, 100_000, true),
+            ];
+            assert_eq!(got, expected, "pieces of {step}");
+        }
     }
 }

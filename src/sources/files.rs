@@ -1,7 +1,9 @@
 //! Files and standard input (`-`) as a source, read one after the other in chunks of whole
 //! lines.
 
-use super::{Batch, Chunker, Clock, Origin, Pool, ReadError, Source, CHUNK_BUFFER};
+use super::{Batch, Chunk, Chunker, Clock, Framing, Origin, Pool, ReadError, Source, CHUNK_BUFFER, MAX_LINE};
+use crate::diag::Code;
+use crate::runtime::Reject;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -16,13 +18,20 @@ pub struct Files {
     next: usize,
     current: Option<Open>,
     clock: Clock,
+    max_line: usize,
 }
 
 impl Files {
     /// A source over `inputs` (none reads standard input), stamping batches with `clock`.
     pub fn new(inputs: Vec<PathBuf>, clock: Clock) -> Self {
         let inputs = if inputs.is_empty() { vec![PathBuf::from("-")] } else { inputs };
-        Files { inputs, next: 0, current: None, clock }
+        Files { inputs, next: 0, current: None, clock, max_line: MAX_LINE }
+    }
+
+    /// Lines longer than `max_line` bytes are rejected (R307), their first `max_line` bytes
+    /// kept, the rest not read into memory.
+    pub fn max_line(self, max_line: usize) -> Self {
+        Files { max_line, ..self }
     }
 
     /// Opens the next input; `None` when there is none left.
@@ -38,7 +47,7 @@ impl Files {
                 Err(error) => return Some(Err(ReadError { input: name, opening: true, error })),
             }
         };
-        self.current = Some((name, Chunker::new(reader)));
+        self.current = Some((name, Chunker::with_max_line(reader, self.max_line)));
         Some(Ok(()))
     }
 }
@@ -54,9 +63,19 @@ impl Source for Files {
             let (name, chunker) = self.current.as_mut()?;
             let mut data = pool.take(CHUNK_BUFFER);
             match chunker.next_chunk(&mut data) {
-                Ok(Some(line)) => {
-                    let origin = Origin::file(Arc::clone(name), line);
-                    return Some(Ok(Batch::lines(origin, data, self.clock.now())));
+                Ok(Some(Chunk { first_line, cut_from })) => {
+                    let origin = Origin::file(Arc::clone(name), first_line);
+                    let batch = Batch::lines(origin, data, self.clock.now());
+                    let Some(length) = cut_from else { return Some(Ok(batch)) };
+                    let detail = format!(
+                        "a line of {length} bytes is longer than --max-line ({} bytes); its first {} bytes are kept",
+                        self.max_line,
+                        batch.data.len()
+                    );
+                    return Some(Ok(Batch {
+                        framing: Framing::Rejected(Reject::new(Code::LineTooLong, detail)),
+                        ..batch
+                    }));
                 }
                 Ok(None) => {
                     pool.give(data);

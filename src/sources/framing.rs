@@ -39,8 +39,9 @@ pub enum Frame<'a> {
 /// How many bytes of a rejected message are kept to show which one it was.
 const SHOWN: usize = 256;
 
-/// The longest length prefix read: 10 digits, more than any limit.
-const MAX_DIGITS: usize = 10;
+/// The longest length prefix read: 8 digits, more than any limit (`--max-message` is at most
+/// 16 MiB); a longer run of digits begins a non-transparent message.
+const MAX_DIGITS: usize = 8;
 
 /// Where the framer is in the stream.
 #[derive(Debug)]
@@ -105,11 +106,18 @@ impl Framer {
         self.buf.clear();
     }
 
-    /// At a frame's start: a length prefix (digits and a blank) means octet counting; anything
-    /// else is a non-transparent message. Empty messages (a bare terminator) are skipped.
+    /// At a frame's start: a length prefix (digits and a blank) followed by a syslog message's
+    /// `<` means octet counting; anything else is a non-transparent message (so a line that
+    /// happens to begin `123 foo` is read as the line it is). Empty messages (a bare
+    /// terminator) are skipped.
     fn start<'b>(&mut self, bytes: &'b [u8], out: &mut impl FnMut(Frame<'_>)) -> &'b [u8] {
         if self.buf.is_empty() && matches!(bytes[0], b'\n' | b'\0') {
             return &bytes[1..];
+        }
+        // A prefix whose blank ended the last piece: this piece's first byte decides.
+        if self.buf.last() == Some(&b' ') {
+            self.buf.pop();
+            return self.after_prefix(bytes, out);
         }
         // The prefix may arrive in pieces: its digits wait in the buffer.
         for (i, &b) in bytes.iter().enumerate() {
@@ -119,22 +127,36 @@ impl Framer {
                 continue;
             }
             if b == b' ' && digits > 0 {
-                let len = std::str::from_utf8(&self.buf).ok().and_then(|d| d.parse::<usize>().ok()).unwrap_or(0);
-                self.buf.clear();
-                let rest = &bytes[i + 1..];
-                if len > self.max && self.oversize == Oversize::Reject {
-                    out(Frame::TooLong { start: &rest[..len.min(SHOWN).min(rest.len())], len: Some(len) });
-                    self.state = State::SkipCounted(len);
-                } else {
-                    self.state = State::Counted { len, left: len };
+                if i + 1 == bytes.len() {
+                    self.buf.push(b' ');
+                    return &[];
                 }
-                return rest;
+                return self.after_prefix(&bytes[i + 1..], out);
             }
             // Not a length prefix: the digits read so far begin a non-transparent message.
             self.state = State::Open;
             return &bytes[i..];
         }
         &[]
+    }
+
+    /// After `<digits> `, with the digits in the buffer: octet counting when a message's `<`
+    /// follows, else a non-transparent message that began with them.
+    fn after_prefix<'b>(&mut self, rest: &'b [u8], out: &mut impl FnMut(Frame<'_>)) -> &'b [u8] {
+        if rest[0] != b'<' {
+            self.buf.push(b' ');
+            self.state = State::Open;
+            return rest;
+        }
+        let len = std::str::from_utf8(&self.buf).ok().and_then(|d| d.parse::<usize>().ok()).unwrap_or(0);
+        self.buf.clear();
+        if len > self.max && self.oversize == Oversize::Reject {
+            out(Frame::TooLong { start: &rest[..len.min(SHOWN).min(rest.len())], len: Some(len) });
+            self.state = State::SkipCounted(len);
+        } else {
+            self.state = State::Counted { len, left: len };
+        }
+        rest
     }
 
     /// Reads an octet-counted message; keeps at most `max` bytes of it, and hands it out once
@@ -253,14 +275,15 @@ mod tests {
     /// same frames however the bytes are cut.
     #[test]
     fn both_framings_in_one_stream_at_every_cut() {
-        let stream = b"<134> a b\n11 <134> x\ny z<13> crlf\r\n<13> nul\0\n\n5 hello<13> last";
+        let stream = b"<134> a b\n11 <134> x\ny z<13> crlf\r\n<13> nul\0\n\n6 <5>hey<13> last\n12 not counted\n";
         let expected = vec![
             msg("<134> a b"),
             msg("<134> x\ny z"),
             msg("<13> crlf"),
             msg("<13> nul"),
-            msg("hello"),
-            Owned::CutOff(b"<13> last".to_vec()),
+            msg("<5>hey"),
+            msg("<13> last"),
+            msg("12 not counted"),
         ];
         for step in 1..=stream.len() {
             assert_eq!(frames(stream, step, 1024, Oversize::Reject), expected, "pieces of {step}");
@@ -270,7 +293,7 @@ mod tests {
     /// An oversized message is rejected or truncated, and the next frame is read whole.
     #[test]
     fn oversize_keeps_the_stream_in_sync() {
-        let stream = b"20 abcdefghijklmnopqrst<1> next\n<1> 0123456789abcdef\n<1> ok\n";
+        let stream = b"20 <bcdefghijklmnopqrst<1> next\n<1> 0123456789abcdef\n<1> ok\n";
         for step in 1..=stream.len() {
             let rejected = frames(stream, step, 10, Oversize::Reject);
             assert_eq!(rejected.len(), 4, "pieces of {step}: {rejected:?}");
@@ -279,7 +302,7 @@ mod tests {
             assert_eq!(rejected[2], Owned::TooLong { len: None });
             assert_eq!(rejected[3], msg("<1> ok"));
             let truncated = frames(stream, step, 10, Oversize::Truncate);
-            assert_eq!(truncated[0], Owned::Truncated { kept: b"abcdefghij".to_vec(), len: Some(20) });
+            assert_eq!(truncated[0], Owned::Truncated { kept: b"<bcdefghij".to_vec(), len: Some(20) });
             assert_eq!(truncated[1], msg("<1> next"));
             assert_eq!(truncated[2], Owned::Truncated { kept: b"<1> 012345".to_vec(), len: None });
             assert_eq!(truncated[3], msg("<1> ok"));
@@ -290,12 +313,15 @@ mod tests {
     /// prefix that is not one (`05/19/2024 ...`, `0 ...`) starts a plain message.
     #[test]
     fn cut_off_frames_and_digits_that_are_not_a_length() {
-        assert_eq!(frames(b"30 only part", 4, 100, Oversize::Reject), vec![Owned::CutOff(b"only part".to_vec())]);
+        assert_eq!(
+            frames(b"30 <1> only part", 4, 100, Oversize::Reject),
+            vec![Owned::CutOff(b"<1> only part".to_vec())]
+        );
         assert_eq!(
             frames(b"05/19/2024:22:07:41 GMT x\n0 y\n", 3, 100, Oversize::Reject),
             vec![msg("05/19/2024:22:07:41 GMT x"), msg("0 y")]
         );
-        assert_eq!(frames(b"12345678901 z\n", 2, 100, Oversize::Reject), vec![msg("12345678901 z")]);
+        assert_eq!(frames(b"123456789 <1> z\n", 2, 100, Oversize::Reject), vec![msg("123456789 <1> z")]);
         assert!(frames(b"\n\n\0", 1, 100, Oversize::Reject).is_empty());
     }
 }

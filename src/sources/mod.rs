@@ -8,7 +8,7 @@ pub mod framing;
 pub mod net;
 mod pool;
 
-pub use chunker::{Chunker, CHUNK_BUFFER, CHUNK_BYTES};
+pub use chunker::{Chunk, Chunker, CHUNK_BUFFER, CHUNK_BYTES, MAX_LINE};
 pub use files::Files;
 pub use pool::Pool;
 

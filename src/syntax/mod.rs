@@ -143,6 +143,10 @@ pub fn tokenize_each_line<'a, G: Grammar + ?Sized>(
 
 /// The grammars compiled into the binary.
 pub fn builtin_grammars() -> Vec<Box<dyn Grammar>> {
+    // The budget of rule calls per parse is process-wide in pest: set it before any grammar
+    // runs, so that a run with a grammar file and one without accept the same lines.
+    #[cfg(feature = "runtime-grammars")]
+    pest::set_call_limit(std::num::NonZeroUsize::new(pest_file::CALL_LIMIT));
     vec![Box::new(NetScaler)]
 }
 

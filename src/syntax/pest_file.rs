@@ -62,14 +62,15 @@ pub struct GrammarProblem {
 
 /// Rule calls one line may take. A grammar from a file can be exponential on some input
 /// (`a = { "x" ~ a ~ "y" | "x" ~ a ~ "z" | "x" }`); past this budget the line is rejected
-/// instead of stalling the run. pest's limit is process-wide, so it also bounds the compiled
-/// grammar, whose ordinary lines take a few thousand calls.
+/// instead of stalling the run. pest's limit is process-wide, so it is set for every run (by
+/// [`builtin_grammars`](super::builtin_grammars)), whether or not a grammar file is loaded:
+/// what the compiled grammar accepts must not depend on the guides beside it. Its ordinary
+/// lines take a few thousand calls.
 pub const CALL_LIMIT: usize = 10_000_000;
 
 impl PestFile {
     /// Loads and checks a grammar file. Returns the grammar (when it loads) and every problem.
     pub fn load(path: &Path) -> (Option<PestFile>, Vec<GrammarProblem>) {
-        pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => return (None, vec![problem(0, 0, format!("cannot read grammar: {e}"), false)]),

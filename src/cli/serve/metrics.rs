@@ -174,7 +174,7 @@ impl<S> Metered<S> {
 
 impl<S: Sink> Sink for Metered<S> {
     fn write(&mut self, batch: &Mapped) -> io::Result<()> {
-        self.inner.write(batch)?;
+        self.inner.write(batch).inspect_err(|_| self.metrics.control.close())?;
         let listener = batch.peer.as_ref().map_or_else(|| "-".to_string(), |p| p.listener.to_string());
         let by_listener = vec![("listener", listener.clone())];
         let m = &self.metrics;
@@ -195,29 +195,44 @@ impl<S: Sink> Sink for Metered<S> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        self.inner.flush().inspect_err(|_| self.metrics.control.close())
     }
 
     fn acknowledge(&mut self, ack: Ack) -> io::Result<()> {
-        self.inner.acknowledge(ack)
+        self.inner.acknowledge(ack).inspect_err(|_| self.metrics.control.close())
     }
 }
 
-/// Serves `/metrics` and `/healthz` on `addr`; gives the address bound.
-pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>, runtime: &tokio::runtime::Handle) -> Result<SocketAddr, String> {
+/// Binds the metrics listener (before anything is received, so that a port in use stops
+/// the start).
+pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, String> {
+    let fail = |e: io::Error| format!("cannot serve metrics on {addr}: {e}");
+    let socket = std::net::TcpListener::bind(addr).map_err(fail)?;
+    socket.set_nonblocking(true).map_err(fail)?;
+    Ok(socket)
+}
+
+/// Serves `/metrics` and `/healthz` on `socket`; gives its address.
+pub fn serve(
+    socket: std::net::TcpListener,
+    metrics: Arc<Metrics>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<SocketAddr, String> {
     use http_body_util::Full;
     use hyper::body::Bytes;
     use hyper::{Method, Request, Response, StatusCode};
     use hyper_util::rt::{TokioIo, TokioTimer};
     let _entered = runtime.enter();
-    let fail = |e: io::Error| format!("cannot serve metrics on {addr}: {e}");
-    let socket = std::net::TcpListener::bind(addr).map_err(fail)?;
-    socket.set_nonblocking(true).map_err(fail)?;
+    let fail = |e: io::Error| format!("cannot serve metrics: {e}");
     let socket = tokio::net::TcpListener::from_std(socket).map_err(fail)?;
     let bound = socket.local_addr().map_err(fail)?;
     runtime.spawn(async move {
         loop {
-            let Ok((stream, _)) = socket.accept().await else { continue };
+            let Ok((stream, _)) = socket.accept().await else {
+                // Out of descriptors: wait rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
             let metrics = Arc::clone(&metrics);
             tokio::spawn(async move {
                 let respond = move |req: Request<hyper::body::Incoming>| {

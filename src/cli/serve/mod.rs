@@ -5,9 +5,9 @@
 mod metrics;
 mod reload;
 
-use super::config::{same_file, Loaded};
+use super::config::{plan_files, refuse_overwrite, Loaded};
 use super::error::Error;
-use super::flags::{GuideArgs, ReadArgs};
+use super::flags::{parse_bytes, GuideArgs, ReadArgs};
 use super::map::summary;
 use clap::{Args, ValueEnum};
 use metrics::{Metered, Metrics};
@@ -146,7 +146,23 @@ enum OversizeArg {
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
-    refuse_clashing_paths(&args)?;
+    let certificates = [&args.tls_cert, &args.tls_key, &args.tls_client_ca].into_iter().flatten().cloned();
+    let reads: Vec<PathBuf> = plan_files(&loaded.plan).into_iter().chain(certificates).collect();
+    refuse_overwrite(&[("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())], &reads)?;
+    // Everything that can fail is opened before the listeners start: no message is taken
+    // that could not be written.
+    let events: Box<dyn Write + Send> = match (&args.output, args.rotate_bytes) {
+        (None, _) => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
+        (Some(path), Some(limit)) => {
+            Box::new(RotatingFile::open(path, limit, args.rotate_keep).map_err(file_error(path))?)
+        }
+        (Some(path), None) => Box::new(BufWriter::with_capacity(1 << 16, append(path)?)),
+    };
+    let rejects: Box<dyn Write + Send> = match &args.rejects {
+        None => Box::new(io::stderr()),
+        Some(path) => Box::new(BufWriter::new(append(path)?)),
+    };
+    let metrics_socket = args.metrics.map(metrics::bind).transpose().map_err(Error::Other)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("xdrmap-net")
@@ -168,22 +184,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     // Said once everything is in place (watcher and signal handlers too).
     let names: Vec<&str> = control.listeners().iter().map(|l| &*l.name).collect();
     eprintln!("xdrmap: listening on {}", names.join(", "));
-    if let Some(addr) = args.metrics {
-        let bound = metrics::serve(addr, Arc::clone(&metrics), runtime.handle()).map_err(Error::Other)?;
+    if let Some(socket) = metrics_socket {
+        let bound = metrics::serve(socket, Arc::clone(&metrics), runtime.handle()).map_err(Error::Other)?;
         eprintln!("xdrmap: metrics on http://{bound}/metrics");
     }
-
-    let events: Box<dyn Write + Send> = match (&args.output, args.rotate_bytes) {
-        (None, _) => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
-        (Some(path), Some(limit)) => {
-            Box::new(RotatingFile::open(path, limit, args.rotate_keep).map_err(file_error(path))?)
-        }
-        (Some(path), None) => Box::new(BufWriter::with_capacity(1 << 16, append(path)?)),
-    };
-    let rejects: Box<dyn Write + Send> = match &args.rejects {
-        None => Box::new(io::stderr()),
-        Some(path) => Box::new(BufWriter::new(append(path)?)),
-    };
     let mut sink = Metered::new(JsonLines::new(events, rejects), Arc::clone(&metrics));
     let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
     let ended = Pipeline { engine: &current, threads }.run(&mut source, &mut sink);
@@ -276,32 +280,6 @@ fn net_config(args: &ServeArgs, clock: xdrmap::sources::Clock) -> NetConfig {
     }
 }
 
-/// Refuses outputs that would overwrite a guide, a certificate or each other.
-fn refuse_clashing_paths(args: &ServeArgs) -> Result<(), Error> {
-    let outputs = [("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
-    let inputs: Vec<&Path> = [&args.guides.mapping, &args.tls_cert, &args.tls_key, &args.tls_client_ca]
-        .into_iter()
-        .flatten()
-        .map(|p| p.as_path())
-        .collect();
-    for (flag, output) in outputs {
-        let Some(output) = output else { continue };
-        if let Some(input) = inputs.iter().find(|i| same_file(i, output) || output.starts_with(i)) {
-            return Err(Error::Usage(format!(
-                "{flag} {} would overwrite {}; refusing",
-                output.display(),
-                input.display()
-            )));
-        }
-    }
-    if let (Some(o), Some(r)) = (&args.output, &args.rejects) {
-        if same_file(o, r) {
-            return Err(Error::Usage(format!("-o and --rejects both name {}; give them different files", o.display())));
-        }
-    }
-    Ok(())
-}
-
 fn append(path: &Path) -> Result<std::fs::File, Error> {
     std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(file_error(path))
 }
@@ -316,17 +294,4 @@ fn parse_addr(s: &str) -> Result<SocketAddr, String> {
         return Ok(([127, 0, 0, 1], port).into());
     }
     s.parse().map_err(|_| format!("expected IP:PORT (e.g. 0.0.0.0:514), [IPv6]:PORT or PORT, not '{s}'"))
-}
-
-/// A byte count with an optional K, M or G suffix (powers of 1024).
-fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (digits, shift) = match t.as_bytes().last() {
-        Some(b'K' | b'k') => (&t[..t.len() - 1], 10),
-        Some(b'M' | b'm') => (&t[..t.len() - 1], 20),
-        Some(b'G' | b'g') => (&t[..t.len() - 1], 30),
-        _ => (t, 0),
-    };
-    let n: u64 = digits.parse().map_err(|_| format!("expected a byte count such as 65536 or 64K, not '{s}'"))?;
-    n.checked_mul(1 << shift).filter(|n| *n > 0).ok_or_else(|| format!("'{s}' is out of range"))
 }

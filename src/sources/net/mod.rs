@@ -118,6 +118,8 @@ enum Phase {
     Draining,
     /// Closing every connection at once.
     Aborting,
+    /// The pipeline is gone (its output failed): nothing more is queued.
+    Closed,
 }
 
 /// What the listeners share: the queue, the shutdown signal, the limits and the counters.
@@ -135,7 +137,11 @@ impl Shared {
     /// Queues a batch, waiting while the queue is full; false once the pipeline is gone.
     async fn send(&self, batch: Batch) -> bool {
         self.depth.fetch_add(1, Ordering::Relaxed);
-        let sent = self.queue.send(batch).await.is_ok();
+        let mut phase = self.phase.clone();
+        let sent = tokio::select! {
+            sent = self.queue.send(batch) => sent.is_ok(),
+            _ = phase.wait_for(|p| *p == Phase::Closed) => false,
+        };
         if !sent {
             self.depth.fetch_sub(1, Ordering::Relaxed);
         }
@@ -185,8 +191,18 @@ impl Control {
     pub fn abort(&self) -> u64 {
         let open: u64 = self.listeners.iter().map(|l| l.stats.open.load(Ordering::SeqCst)).sum();
         self.aborted.store(open + 1, Ordering::SeqCst);
-        self.phase.send_replace(Phase::Aborting);
+        self.phase.send_if_modified(|phase| {
+            let was = *phase;
+            *phase = was.max(Phase::Aborting);
+            *phase != was
+        });
         open
+    }
+
+    /// The pipeline cannot take more (its output failed): every listener stops at once and
+    /// the source ends, so that the run ends too.
+    pub fn close(&self) {
+        self.phase.send_replace(Phase::Closed);
     }
 
     /// How many connections [`Control::abort`] closed, when it was called.

@@ -40,13 +40,30 @@ pub(super) async fn accept(
     shared: Arc<Shared>,
 ) {
     let mut phase = shared.phase.clone();
+    let mut draining = false;
     loop {
-        let accepted = tokio::select! {
-            accepted = socket.accept() => accepted,
-            _ = phase.wait_for(|p| *p != Phase::Running) => return,
+        let accepted = match draining {
+            // Connections the kernel had already set up were sent to before the shutdown:
+            // take them (to be drained like the others), then stop listening.
+            true => match tokio::time::timeout(Duration::from_millis(1), socket.accept()).await {
+                Ok(accepted) => accepted,
+                Err(_) => return,
+            },
+            false => tokio::select! {
+                biased;
+                accepted = socket.accept() => accepted,
+                now = phase.wait_for(|p| *p != Phase::Running) => {
+                    draining = now.is_ok_and(|p| *p == Phase::Draining);
+                    if !draining {
+                        return;
+                    }
+                    continue;
+                }
+            },
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
+            Err(_) if draining => return,
             // Out of descriptors or a connection reset before it was taken: go on.
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -86,8 +103,12 @@ async fn connection(
         let transport = Transport::new(Arc::clone(&listener.name), listener.protocol, peer, None);
         return read_frames(stream, transport, listener, shared).await;
     };
-    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
-    let Ok(Ok(stream)) = handshake else {
+    let mut phase = shared.phase.clone();
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => handshake.ok(),
+        _ = phase.wait_for(|p| *p >= Phase::Aborting) => None,
+    };
+    let Some(Ok(stream)) = handshake else {
         // No certificate when one is required, a bad one, or no handshake at all.
         listener.stats.refused.fetch_add(1, Ordering::Relaxed);
         return;
@@ -107,7 +128,7 @@ async fn read_frames(mut stream: impl AsyncRead + Unpin, transport: Transport, l
     let mut buf = vec![0u8; READ_BYTES];
     loop {
         let now = *phase.borrow_and_update();
-        if now == Phase::Aborting {
+        if now >= Phase::Aborting {
             break;
         }
         let draining = now == Phase::Draining;

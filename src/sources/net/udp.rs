@@ -5,6 +5,7 @@
 use super::batcher::Batcher;
 use super::{Listener, Phase, Shared};
 use crate::sources::framing::{Frame, Oversize};
+use crate::sources::Batch;
 use crate::syntax::Transport;
 use std::collections::HashMap;
 use std::io;
@@ -61,36 +62,48 @@ pub(super) async fn serve(socket: UdpSocket, listener: Arc<Listener>, shared: Ar
     let mut buf = vec![0u8; 65536];
     let mut senders: HashMap<SocketAddr, Batcher> = HashMap::new();
     let mut order: Vec<SocketAddr> = Vec::new();
+    let mut spill = Vec::new();
     loop {
         let first = tokio::select! {
+            biased;
             got = socket.recv_from(&mut buf) => got,
             _ = phase.wait_for(|p| *p != Phase::Running) => break,
         };
         let Ok((n, peer)) = first else { continue };
         let received = config.clock.now();
-        take(&listener, &shared, &mut senders, &mut order, &buf[..n], peer, received);
+        take(&listener, &shared, &mut senders, &mut order, &mut spill, &buf[..n], peer, received);
         for _ in 1..BURST {
             let Ok((n, peer)) = socket.try_recv_from(&mut buf) else { break };
-            take(&listener, &shared, &mut senders, &mut order, &buf[..n], peer, received);
+            take(&listener, &shared, &mut senders, &mut order, &mut spill, &buf[..n], peer, received);
         }
-        if !queue(&mut senders, &mut order, &shared).await {
+        if !queue(&mut senders, &mut order, &mut spill, &shared).await {
             return;
         }
     }
-    // Draining: what the kernel still holds was sent before the shutdown.
-    let received = config.clock.now();
-    while let Ok((n, peer)) = socket.try_recv_from(&mut buf) {
-        take(&listener, &shared, &mut senders, &mut order, &buf[..n], peer, received);
+    // Draining: what the kernel still holds was sent before the shutdown, read a burst at a
+    // time (queued in between) until the socket is empty or the drain is cut short.
+    while *phase.borrow() == Phase::Draining {
+        let received = config.clock.now();
+        let mut got = 0;
+        while got < BURST {
+            let Ok((n, peer)) = socket.try_recv_from(&mut buf) else { break };
+            take(&listener, &shared, &mut senders, &mut order, &mut spill, &buf[..n], peer, received);
+            got += 1;
+        }
+        if !queue(&mut senders, &mut order, &mut spill, &shared).await || got < BURST {
+            return;
+        }
     }
-    queue(&mut senders, &mut order, &shared).await;
 }
 
 /// One datagram into its sender's batch.
+#[allow(clippy::too_many_arguments)]
 fn take(
     listener: &Arc<Listener>,
     shared: &Shared,
     senders: &mut HashMap<SocketAddr, Batcher>,
     order: &mut Vec<SocketAddr>,
+    spill: &mut Vec<Batch>,
     datagram: &[u8],
     peer: SocketAddr,
     received: chrono::DateTime<chrono::Utc>,
@@ -99,6 +112,13 @@ fn take(
     listener.stats.messages.fetch_add(1, Ordering::Relaxed);
     listener.stats.bytes.fetch_add(datagram.len() as u64, Ordering::Relaxed);
     if senders.len() >= SENDERS && !senders.contains_key(&peer) {
+        // A fresh table, its batches kept: they go out first, in the order heard.
+        for peer in order.drain(..) {
+            if let Some(batcher) = senders.get_mut(&peer) {
+                batcher.cut();
+                spill.append(&mut batcher.ready);
+            }
+        }
         senders.clear();
     }
     let batcher = senders.entry(peer).or_insert_with(|| {
@@ -124,8 +144,18 @@ fn take(
     }
 }
 
-/// Queues every sender's batches, senders in the order they were heard.
-async fn queue(senders: &mut HashMap<SocketAddr, Batcher>, order: &mut Vec<SocketAddr>, shared: &Shared) -> bool {
+/// Queues the spilled batches, then every sender's, senders in the order they were heard.
+async fn queue(
+    senders: &mut HashMap<SocketAddr, Batcher>,
+    order: &mut Vec<SocketAddr>,
+    spill: &mut Vec<Batch>,
+    shared: &Shared,
+) -> bool {
+    for batch in spill.drain(..) {
+        if !shared.send(batch).await {
+            return false;
+        }
+    }
     for peer in order.drain(..) {
         let Some(batcher) = senders.get_mut(&peer) else { continue };
         batcher.cut();
