@@ -251,3 +251,36 @@ fn deep_nesting_maps_alike_on_one_thread_and_many() {
         .collect();
     assert_eq!(outcomes[0], outcomes[1]);
 }
+
+/// Grammar files that crashed or exhausted pest_meta are refused before it sees them, with
+/// the limit and the place: a huge repetition, an unbounded one past u32, thousands of
+/// alternatives, thousands of optionals in sequence.
+#[test]
+fn grammars_past_the_limits_are_refused_not_crashed_on() {
+    let dir = fresh_dir("grammar-limits");
+    let bodies = [
+        ("\"x\"{100000}", "repetition bound of 100000"),
+        ("\"x\"{100000000}", "repetition bound of 100000000"),
+        ("\"x\"{, 4294967295}", "repetition bound of 4294967295"),
+        (&*vec!["\"x\""; 20_000].join(" | "), "more than 500 operators"),
+        (&*vec!["\"x\"?"; 4000].join(" ~ "), "more than 500 operators"),
+    ];
+    for (i, (body, says)) in bodies.iter().enumerate() {
+        std::fs::write(
+            dir.join(format!("g{i}.pest")),
+            format!("line = _{{ SOI ~ host ~ EOI }}\nhost = @{{ {body} }}\n"),
+        )
+        .unwrap();
+        let guide = format!(
+            "guide: g{i}\ntitle: G\ndevice: {{ type: Firewall, vendor: Acme, product: G }}\n\
+             match: {{ grammar: g{i}.pest }}\nfields:\n  - {{ token: sourceHost, from: [\"@host\"] }}\n"
+        );
+        std::fs::write(dir.join(format!("g{i}.yaml")), guide).unwrap();
+        let start = std::time::Instant::now();
+        let out = xdrmap(&["check", &format!("g{i}.yaml")], &dir, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says) && stderr.contains(&format!("g{i}.pest:2:")), "{stderr}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "bounded time");
+    }
+}

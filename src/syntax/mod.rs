@@ -7,6 +7,8 @@
 #[cfg(feature = "runtime-grammars")]
 mod conventions;
 #[cfg(feature = "runtime-grammars")]
+pub mod grammar_limits;
+#[cfg(feature = "runtime-grammars")]
 mod lint;
 mod netscaler;
 #[cfg(feature = "runtime-grammars")]

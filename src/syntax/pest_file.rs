@@ -75,6 +75,10 @@ impl PestFile {
             Ok(t) => t,
             Err(e) => return (None, vec![problem(0, 0, format!("cannot read grammar: {e}"), false)]),
         };
+        let too_big = super::grammar_limits::check(&text);
+        if !too_big.is_empty() {
+            return (None, too_big);
+        }
         let optimized = match pest_meta::parse_and_optimize(&text) {
             Ok((_, rules)) => rules,
             Err(errors) => {

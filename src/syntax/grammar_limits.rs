@@ -1,0 +1,151 @@
+//! Limits a grammar file must keep before pest_meta sees it. pest_meta's parser and optimizer
+//! recurse and copy in proportion to a grammar's shape, and a grammar is data that may come
+//! from anyone: `"x"{100000}` or thousands of alternatives in one rule overflow its stack,
+//! `"x"{, 4294967295}` panics in its optimizer, 4,000 `"x"?` in sequence take gigabytes.
+//! These are far above what a device grammar needs (the NetScaler grammar: 17 KB, at most
+//! 60 operators in a rule, bounds up to 8, parentheses 3 deep).
+
+use super::pest_file::{problem, GrammarProblem};
+
+/// The largest grammar file, in bytes.
+pub const MAX_GRAMMAR_BYTES: usize = 256 * 1024;
+/// The largest repetition bound (`{n}`, `{n,m}`).
+pub const MAX_REPEAT: u64 = 1000;
+/// How deep parentheses and brackets may nest.
+pub const MAX_NESTING: usize = 32;
+/// Operators (`~ | ? * + !  &`) in one rule.
+pub const MAX_OPERATORS: usize = 500;
+
+/// Every limit the text breaks, with its place; empty when it keeps them all.
+pub fn check(text: &str) -> Vec<GrammarProblem> {
+    if text.len() > MAX_GRAMMAR_BYTES {
+        let message = format!("the grammar is {} bytes; at most {MAX_GRAMMAR_BYTES} are read", text.len());
+        return vec![problem(1, 1, message, false)];
+    }
+    let mut problems = Vec::new();
+    let mut scan = Scan { chars: text.char_indices().peekable(), line: 1, column: 1 };
+    let (mut depth, mut operators, mut rule_start) = (0usize, 0usize, (1, 1));
+    while let Some((at, c)) = scan.next() {
+        let here = (scan.line, scan.column - 1);
+        match c {
+            '"' | '\'' => scan.skip_literal(c),
+            '/' if scan.peek() == Some('/') => scan.skip_line(),
+            '(' | '[' => {
+                depth += 1;
+                if depth == MAX_NESTING + 1 {
+                    problems.push(problem(
+                        here.0,
+                        here.1,
+                        format!("parentheses nest more than {MAX_NESTING} deep"),
+                        false,
+                    ));
+                }
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            '~' | '|' | '?' | '*' | '+' | '!' | '&' => {
+                operators += 1;
+                if operators == MAX_OPERATORS + 1 {
+                    let message = format!("a rule has more than {MAX_OPERATORS} operators; split it into rules");
+                    problems.push(problem(rule_start.0, rule_start.1, message, false));
+                }
+            }
+            '=' => (operators, rule_start) = (0, here),
+            '{' => {
+                if let Some(bound) = repetition(&text[at + 1..]).filter(|&b| b > MAX_REPEAT) {
+                    let message = format!("a repetition bound of {bound} is more than {MAX_REPEAT}");
+                    problems.push(problem(here.0, here.1, message, false));
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
+/// The largest number of a repetition `{n}`, `{n,}`, `{,m}` or `{n,m}` starting the text,
+/// when it is one (saturating at `u64::MAX`).
+fn repetition(text: &str) -> Option<u64> {
+    let end = text.find('}')?;
+    let inner = &text[..end];
+    if inner.is_empty() || !inner.chars().all(|c| c.is_ascii_digit() || c == ',' || c.is_whitespace()) {
+        return None;
+    }
+    let numbers = inner.split(',').filter_map(|n| {
+        let n = n.trim();
+        (!n.is_empty()).then(|| n.parse::<u64>().unwrap_or(u64::MAX))
+    });
+    numbers.max()
+}
+
+/// Characters with their line and column.
+struct Scan<'a> {
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
+    line: usize,
+    column: usize,
+}
+
+impl Scan<'_> {
+    fn next(&mut self) -> Option<(usize, char)> {
+        let (at, c) = self.chars.next()?;
+        if c == '\n' {
+            (self.line, self.column) = (self.line + 1, 1);
+        } else {
+            self.column += 1;
+        }
+        Some((at, c))
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.chars.peek().map(|(_, c)| *c)
+    }
+
+    /// Past a string or character literal (its escapes too).
+    fn skip_literal(&mut self, quote: char) {
+        while let Some((_, c)) = self.next() {
+            match c {
+                '\\' => {
+                    self.next();
+                }
+                c if c == quote => return,
+                _ => {}
+            }
+        }
+    }
+
+    fn skip_line(&mut self) {
+        while let Some((_, c)) = self.next() {
+            if c == '\n' {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grammars_that_broke_pest_meta_are_refused_with_their_place() {
+        let refused = |text: &str, says: &str| {
+            let problems = check(text);
+            assert!(problems.iter().any(|p| p.message.contains(says) && p.line >= 1), "{text:.60}: {problems:?}");
+        };
+        refused("line = { \"x\"{100000} }", "bound of 100000");
+        refused("line = { \"x\"{, 4294967295} }", "bound of 4294967295");
+        refused("line = { \"x\"{99999999999999999999999} }", "bound of");
+        refused(&format!("line = {{ {} }}", vec!["\"x\""; 2000].join(" | ")), "more than 500 operators");
+        refused(&format!("line = {{ {} }}", vec!["\"x\"?"; 4000].join(" ~ ")), "more than 500 operators");
+        refused(&format!("line = {{ {}\"x\"{} }}", "(".repeat(40), ")".repeat(40)), "nest more than 32");
+        refused(&"a".repeat(MAX_GRAMMAR_BYTES + 1), "bytes; at most");
+    }
+
+    #[test]
+    fn ordinary_grammars_keep_the_limits() {
+        let netscaler =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/netscaler.pest")).unwrap();
+        assert!(check(&netscaler).is_empty(), "{:?}", check(&netscaler));
+        // Braces inside literals and comments are not bounds; `{` opening a rule is not one.
+        assert!(check("line = { \"{99999}\" ~ '{' } // {99999}\n").is_empty());
+    }
+}
