@@ -481,3 +481,37 @@ fn outputs_never_overwrite_what_is_read() {
     let out = run(xdrmap().current_dir(&*dir).args(["map", "in.log", "-o", "/dev/null", "--rejects", "/dev/null"]), "");
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// Expressions and doc templates are data from anyone: a 30,000-term expression is refused
+/// (E117) before minijinja's compiler can overflow its stack; a value of 300 million items and
+/// an enormous indent end as a field error, endless loops in a template as a template error
+/// (minijinja's fuel), in bounded time.
+#[test]
+fn hostile_expressions_and_templates_end_cleanly() {
+    let dir = temp_dir("hostile-expr");
+    let with_expr =
+        |expr: &str| ACME_GUIDE.replace("sourceHost ~ '@' ~ sourceIpv4 if sourceHost else sourceIpv4", expr);
+    let start = std::time::Instant::now();
+    write(&dir.join("long.yaml"), &with_expr(&vec!["'ab'"; 30_000].join(" ~ ")));
+    let out = run(xdrmap().arg("check").arg(dir.join("long.yaml")), "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("error[E117]: the expression is"), "{}", text(&out.stderr));
+    for (expr, says) in [
+        ("[1,2,3] * 100000000", "more than 1000 items"),
+        ("sourceHost | indent(1000000000)", "a filter that does not exist here"),
+        ("range(100000) | list", "more than 1000 items"),
+    ] {
+        write(&dir.join("acme_shield.yaml"), &with_expr(expr));
+        let out =
+            run(xdrmap().arg("map").arg("--mapping").arg(dir.join("acme_shield.yaml")), &format!("{ACME_LINE}\n"));
+        assert_eq!(out.status.code(), Some(0), "{expr}: {}", text(&out.stderr));
+        let ev = events(&out);
+        let error = ev[0]["_errors"][0]["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.contains(says), "{expr}: {error}");
+    }
+    let template = dir.join("loops.j2");
+    write(&template, "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}");
+    let out = run(xdrmap().arg("doc").arg("--template").arg(&template), "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(start.elapsed() < std::time::Duration::from_secs(60), "bounded time");
+}

@@ -14,6 +14,9 @@ use xdrmap::syntax::builtin_grammars;
 /// The built-in template (`mappings/doc.md.j2`).
 const TEMPLATE: &str = include_str!("../../mappings/doc.md.j2");
 
+/// Instructions a template's rendering may run (minijinja's fuel), per guide.
+const TEMPLATE_FUEL: u64 = 10_000_000;
+
 /// Render a guide as Markdown, the way the vendor's data mapping guide reads.
 ///
 /// Prints the device details, the Data Field Mappings table (source field, token, sample
@@ -106,6 +109,21 @@ fn render(source: &GuideSource, template: &str) -> Result<String, String> {
     };
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // A template is data too: its loops have a budget, and `indent` (a width it would
+    // allocate) is capped.
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.add_filter("indent", |s: String, width: Option<usize>| -> Result<String, minijinja::Error> {
+        let width = width.unwrap_or(4);
+        if width > 100 {
+            return Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "indent is at most 100"));
+        }
+        let pad = " ".repeat(width);
+        Ok(s.lines()
+            .enumerate()
+            .map(|(i, l)| if i == 0 || l.is_empty() { l.to_string() } else { format!("{pad}{l}") })
+            .collect::<Vec<_>>()
+            .join("\n"))
+    });
     env.add_filter("cell", |s: String| s.replace('|', "\\|").replace('\n', " "));
     env.add_template("doc", template).map_err(|e| e.to_string())?;
     let tmpl = env.get_template("doc").map_err(|e| e.to_string())?;

@@ -89,6 +89,8 @@ codes! {
     NameCollision = 115, "name_collision";
     /// A grammar file does not load (pest syntax or validation error, no `line` rule).
     Grammar = 116, "grammar";
+    /// A guide, grammar or expression is past one of xdrmap's size limits.
+    Limit = 117, "limit";
     /// In a grammar, an optional part can swallow what follows it.
     PegSwallow = 201, "peg_swallow";
     /// The line does not fit the grammar.

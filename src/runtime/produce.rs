@@ -12,6 +12,11 @@ use crate::value::{self, net, text, time, Invalid, Value};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 
+/// The most items an expression's value may hold (a field's value is one value).
+const MAX_RESULT_ITEMS: usize = 1000;
+
+const RESULT_TOO_LARGE: &str = "the expression's value has more than 1000 items";
+
 /// A field whose value failed its type.
 pub(super) struct FieldError {
     /// Index of the field in its guide.
@@ -216,6 +221,12 @@ impl Record {
         }
         let result = match expr.compiled.eval(ctx) {
             Ok(v) if v.is_none() || v.is_undefined() => return None,
+            // A sequence is made lazily (`[1,2,3] * 100000000`): counted before it is written.
+            Ok(v) if v.try_iter().is_ok_and(|items| items.take(MAX_RESULT_ITEMS + 1).count() > MAX_RESULT_ITEMS) => {
+                let invalid = Invalid { code: Code::ExprFailed, reason: RESULT_TOO_LARGE };
+                self.flag(index, field, "expr", &expr.source, invalid);
+                return None;
+            }
             Ok(v) => v.to_string(),
             Err(e) => {
                 let invalid = Invalid { code: Code::ExprFailed, reason: expr_failure(&e) };
@@ -332,6 +343,8 @@ fn expr_failure(e: &minijinja::Error) -> &'static str {
     match e.kind() {
         minijinja::ErrorKind::UndefinedError => "expression read an undefined value",
         minijinja::ErrorKind::InvalidOperation => "expression made an invalid operation",
+        minijinja::ErrorKind::OutOfFuel => "expression ran past its budget of instructions",
+        minijinja::ErrorKind::UnknownFilter => "expression used a filter that does not exist here",
         _ => "expression failed",
     }
 }
