@@ -515,3 +515,36 @@ fn hostile_expressions_and_templates_end_cleanly() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(start.elapsed() < std::time::Duration::from_secs(60), "bounded time");
 }
+
+/// Guides that took the YAML parser or the diagnostics minutes and gigabytes are refused (or
+/// answered) at once: 200 KB of `[`, 20,000 rows, a 10 MB token name (past the size limit)
+/// and a 500 KB one (no suggestion is looked for).
+#[test]
+fn hostile_guides_are_answered_in_bounded_time() {
+    let dir = temp_dir("hostile-guides");
+    let head =
+        "guide: x\ntitle: X\ndevice: { type: Firewall, vendor: Acme, product: X }\nmatch: { grammar: netscaler }\n";
+    let cases = [
+        ("deep.yaml", format!("{head}fields: {}", "[".repeat(200_000)), "error[E117]: brackets nest more than 32 deep"),
+        (
+            "rows.yaml",
+            format!("{head}fields:\n{}", "  - { token: nope, const: x }\n".repeat(20_000)),
+            "more than 2000 list items",
+        ),
+        (
+            "name.yaml",
+            format!("{head}fields:\n  - {{ token: {}, const: x }}\n", "n".repeat(10 << 20)),
+            "bytes; at most",
+        ),
+        ("long.yaml", format!("{head}fields:\n  - {{ token: {}, const: x }}\n", "n".repeat(500_000)), "unknown token"),
+    ];
+    for (file, guide, says) in cases {
+        write(&dir.join(file), &guide);
+        let start = std::time::Instant::now();
+        let out = run(xdrmap().arg("check").arg(dir.join(file)), "");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr:.300}");
+        assert!(stderr.contains(says), "{file}: {stderr:.300}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{file}: {:?}", start.elapsed());
+    }
+}

@@ -32,6 +32,10 @@ pub fn compile(sources: &[GuideSource], mut grammars: Vec<Box<dyn Grammar>>) -> 
     let mut warnings = Vec::new();
     let mut guides: Vec<Guide> = Vec::new();
     for source in sources {
+        if let Some(d) = super::limits::check(&source.text) {
+            problems.push(d.in_file(&source.file));
+            continue;
+        }
         match serde_yaml::from_str::<GuideSpec>(&source.text) {
             Ok(spec) => {
                 let mut c = GuideCompiler {

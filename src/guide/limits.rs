@@ -1,0 +1,76 @@
+//! Limits a guide's text must keep before the YAML parser sees it. A guide is data that may
+//! come from anyone: 200 KB of `[` took the YAML parser 28 s (its flow nesting is quadratic),
+//! and hundreds of thousands of rows made the diagnostics' position search take minutes.
+//! The Citrix guide: 20 KB, 38 rows, flow nesting 2 deep.
+
+use crate::diag::{Code, Diagnostic};
+
+/// The largest guide file, in bytes.
+pub const MAX_GUIDE_BYTES: usize = 1 << 20;
+/// How deep `[` and `{` may nest.
+pub const MAX_FLOW_NESTING: usize = 32;
+/// Rows in one guide (fields and internal fields).
+pub const MAX_ROWS: usize = 2000;
+
+/// The first limit the text breaks, with its place.
+pub fn check(text: &str) -> Option<Diagnostic> {
+    if text.len() > MAX_GUIDE_BYTES {
+        let message = format!("the guide is {} bytes; at most {MAX_GUIDE_BYTES} are read", text.len());
+        return Some(Diagnostic::new(Code::Limit, message).at(1, 1));
+    }
+    let (mut depth, mut rows) = (0usize, 0usize);
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("- ") || trimmed == "-" {
+            rows += 1;
+            if rows > MAX_ROWS {
+                let message = format!("the guide has more than {MAX_ROWS} list items; split it into several guides");
+                return Some(Diagnostic::new(Code::Limit, message).at(i + 1, 1 + line.len() - trimmed.len()));
+            }
+        }
+        let mut quote = None;
+        for (col, c) in line.char_indices() {
+            match (quote, c) {
+                (None, '#') if col == 0 || line[..col].ends_with(' ') => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_NESTING {
+                        let message = format!("brackets nest more than {MAX_FLOW_NESTING} deep");
+                        return Some(Diagnostic::new(Code::Limit, message).at(i + 1, col + 1));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guides_past_the_limits_are_refused_with_their_place() {
+        let deep = format!("guide: x\nfields: {}", "[".repeat(200_000));
+        let d = check(&deep).unwrap();
+        assert_eq!((d.code, d.location.line), (Code::Limit, Some(2)));
+        let many = format!("fields:\n{}", "  - { token: a }\n".repeat(MAX_ROWS + 1));
+        assert!(check(&many).unwrap().message.contains("more than 2000 list items"));
+        assert!(check(&"#".repeat(MAX_GUIDE_BYTES + 1)).unwrap().message.contains("bytes; at most"));
+    }
+
+    #[test]
+    fn the_citrix_guide_keeps_them() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer/guide.yaml"));
+        assert!(check(&text.unwrap()).is_none());
+        // Brackets in quotes and comments do not count.
+        assert!(
+            check("a: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\" # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n").is_none()
+        );
+    }
+}
