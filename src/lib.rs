@@ -24,6 +24,8 @@ extern crate alloc;
 
 pub mod cases;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guide;
 pub mod model;
 pub(crate) mod output;

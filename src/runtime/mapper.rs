@@ -127,6 +127,10 @@ impl<'p> Mapper<'p> {
         out: &mut Vec<u8>,
         mut each: impl FnMut(&str, &Outcome),
     ) {
+        // No bytes, no lines (the one-pass tokenizer would report one blank line).
+        if batch.is_empty() {
+            return;
+        }
         match std::str::from_utf8(batch) {
             Ok(text) => self.map_text(text, received, out, &mut each),
             Err(_) => {

@@ -50,8 +50,9 @@ enum State {
     Start,
     /// Reading an octet-counted message of `len` bytes, `left` of them still to come.
     Counted { len: usize, left: usize },
-    /// Skipping this many bytes of an oversized octet-counted message.
-    SkipCounted(usize),
+    /// Skipping an oversized octet-counted message of `len` bytes, `left` of them still to
+    /// come; its first bytes are kept to show which one it was.
+    SkipCounted { len: usize, left: usize },
     /// Reading a non-transparent message.
     Open,
     /// Skipping the rest of an oversized non-transparent message, up to its terminator.
@@ -77,11 +78,19 @@ impl Framer {
     pub fn push(&mut self, mut bytes: &[u8], out: &mut impl FnMut(Frame<'_>)) {
         while !bytes.is_empty() {
             bytes = match self.state {
-                State::Start => self.start(bytes, out),
+                State::Start => self.start(bytes),
                 State::Counted { len, left } => self.counted(len, left, bytes, out),
-                State::SkipCounted(left) => {
+                State::SkipCounted { len, left } => {
                     let n = left.min(bytes.len());
-                    self.state = if n == left { State::Start } else { State::SkipCounted(left - n) };
+                    let room = SHOWN.saturating_sub(self.buf.len()).min(n);
+                    self.buf.extend_from_slice(&bytes[..room]);
+                    if n == left {
+                        out(Frame::TooLong { start: &self.buf, len: Some(len) });
+                        self.buf.clear();
+                        self.state = State::Start;
+                    } else {
+                        self.state = State::SkipCounted { len, left: left - n };
+                    }
                     &bytes[n..]
                 }
                 State::Open => self.open(bytes, out),
@@ -101,6 +110,8 @@ impl Framer {
         match std::mem::replace(&mut self.state, State::Start) {
             State::Open | State::Start if !self.buf.is_empty() => out(Frame::CutOff(strip_cr(&self.buf))),
             State::Counted { .. } => out(Frame::CutOff(&self.buf)),
+            // Too long however it would have ended.
+            State::SkipCounted { len, .. } => out(Frame::TooLong { start: &self.buf, len: Some(len) }),
             _ => {}
         }
         self.buf.clear();
@@ -110,14 +121,14 @@ impl Framer {
     /// `<` means octet counting; anything else is a non-transparent message (so a line that
     /// happens to begin `123 foo` is read as the line it is). Empty messages (a bare
     /// terminator) are skipped.
-    fn start<'b>(&mut self, bytes: &'b [u8], out: &mut impl FnMut(Frame<'_>)) -> &'b [u8] {
+    fn start<'b>(&mut self, bytes: &'b [u8]) -> &'b [u8] {
         if self.buf.is_empty() && matches!(bytes[0], b'\n' | b'\0') {
             return &bytes[1..];
         }
         // A prefix whose blank ended the last piece: this piece's first byte decides.
         if self.buf.last() == Some(&b' ') {
             self.buf.pop();
-            return self.after_prefix(bytes, out);
+            return self.after_prefix(bytes);
         }
         // The prefix may arrive in pieces: its digits wait in the buffer.
         for (i, &b) in bytes.iter().enumerate() {
@@ -131,7 +142,7 @@ impl Framer {
                     self.buf.push(b' ');
                     return &[];
                 }
-                return self.after_prefix(&bytes[i + 1..], out);
+                return self.after_prefix(&bytes[i + 1..]);
             }
             // Not a length prefix: the digits read so far begin a non-transparent message.
             self.state = State::Open;
@@ -142,7 +153,7 @@ impl Framer {
 
     /// After `<digits> `, with the digits in the buffer: octet counting when a message's `<`
     /// follows, else a non-transparent message that began with them.
-    fn after_prefix<'b>(&mut self, rest: &'b [u8], out: &mut impl FnMut(Frame<'_>)) -> &'b [u8] {
+    fn after_prefix<'b>(&mut self, rest: &'b [u8]) -> &'b [u8] {
         if rest[0] != b'<' {
             self.buf.push(b' ');
             self.state = State::Open;
@@ -151,8 +162,8 @@ impl Framer {
         let len = std::str::from_utf8(&self.buf).ok().and_then(|d| d.parse::<usize>().ok()).unwrap_or(0);
         self.buf.clear();
         if len > self.max && self.oversize == Oversize::Reject {
-            out(Frame::TooLong { start: &rest[..len.min(SHOWN).min(rest.len())], len: Some(len) });
-            self.state = State::SkipCounted(len);
+            // Rejected once all of it has passed, with its first bytes.
+            self.state = State::SkipCounted { len, left: len };
         } else {
             self.state = State::Counted { len, left: len };
         }
@@ -189,9 +200,12 @@ impl Framer {
         let found = terminator(bytes);
         let end = found.unwrap_or(bytes.len());
         let rest = found.map_or(&[][..], |at| &bytes[at + 1..]);
-        let room = self.max.saturating_sub(self.buf.len());
-        if end > room {
+        // The buffer may already hold digits that began the message (a length prefix that
+        // was not one), so the limit counts them.
+        if self.buf.len() + end > self.max {
+            let room = self.max.saturating_sub(self.buf.len());
             self.buf.extend_from_slice(&bytes[..room]);
+            self.buf.truncate(self.max);
             out(match self.oversize {
                 Oversize::Reject => Frame::TooLong { start: &self.buf[..SHOWN.min(self.buf.len())], len: None },
                 Oversize::Truncate => Frame::Truncated { kept: &self.buf, len: None },

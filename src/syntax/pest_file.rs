@@ -75,6 +75,12 @@ impl PestFile {
             Ok(t) => t,
             Err(e) => return (None, vec![problem(0, 0, format!("cannot read grammar: {e}"), false)]),
         };
+        PestFile::from_text(&path.to_string_lossy(), &text)
+    }
+
+    /// A grammar from its text, named `name`: what [`PestFile::load`] does once the file is read.
+    pub fn from_text(name: &str, text: &str) -> (Option<PestFile>, Vec<GrammarProblem>) {
+        let text = text.to_string();
         let too_big = super::grammar_limits::check(&text);
         if !too_big.is_empty() {
             return (None, too_big);
@@ -130,7 +136,7 @@ impl PestFile {
         if problems.iter().any(|p| !p.warning) {
             return (None, problems);
         }
-        let name = path.to_string_lossy().into_owned();
+        let name = name.to_string();
         (Some(PestFile { name, vm: pest_vm::Vm::new(optimized), fields, kinds }), problems)
     }
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each (default 60), seeded with fuzz/regressions/<target>,
+# and prints each target's executions. A crash or a slow input (over 10 s, or 2 GB) stops
+# with libFuzzer's report and the input in fuzz/artifacts/<target>/: fix it, then copy the
+# input into fuzz/regressions/<target>/ as NAME.bin so that `cargo test` replays it.
+#
+#   fuzz/run.sh [SECONDS] [TARGET...]        (needs nightly and cargo-fuzz)
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:-60}; shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(map_lines threads guide grammar framing)
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t" "artifacts/$t"
+  cp -n regressions/"$t"/* "corpus/$t/" 2>/dev/null || true
+  log=$(mktemp)
+  if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
+    tail -40 "$log"; echo "fuzz: $t FAILED (input in fuzz/artifacts/$t/)"; exit 1
+  fi
+  printf 'fuzz: %-10s %12s executions in %ss, %s inputs in the corpus\n' "$t" \
+    "$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")" "$seconds" "$(ls "corpus/$t" | wc -l)"
+  rm -f "$log"
+done
