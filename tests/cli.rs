@@ -548,3 +548,14 @@ fn hostile_guides_are_answered_in_bounded_time() {
         assert!(start.elapsed() < std::time::Duration::from_secs(10), "{file}: {:?}", start.elapsed());
     }
 }
+
+/// A time that falls past 9999 once put in UTC is a field error, not `+10000-01-01T...`,
+/// which is not RFC 3339.
+#[test]
+fn a_time_past_year_9999_is_flagged() {
+    let line = "<134> 12/31/9999:23:59:59  lb 0-PPE-1 : default TCP CONN_DELINK 9 0 :  Source 10.0.0.1:1 - Destination 10.0.0.2:2 - Total_bytes_send 1";
+    let out = run(xdrmap().args(["map", "--timezone", "America/Los_Angeles"]), &format!("{line}\n"));
+    let ev = events(&out);
+    assert!(ev[0].get("eventTime").is_none(), "{}", ev[0]);
+    assert_eq!(ev[0]["_errors"][0]["error"], "a time outside the years 0000-9999");
+}

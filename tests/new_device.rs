@@ -284,3 +284,29 @@ fn grammars_past_the_limits_are_refused_not_crashed_on() {
         assert!(start.elapsed() < std::time::Duration::from_secs(20), "bounded time");
     }
 }
+
+/// A guide reads its grammar only from its own folder (or the grammar/ folder beside
+/// mappings/): an absolute path, `../` out of it, or a symlink to elsewhere is refused.
+#[test]
+fn a_grammar_outside_the_guides_folder_is_refused() {
+    let dir = fresh_dir("grammar-place");
+    let device = dir.join("device");
+    std::fs::create_dir_all(&device).unwrap();
+    std::fs::write(dir.join("outside.pest"), GRAMMAR).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside.pest"), device.join("link.pest")).unwrap();
+    std::fs::write(device.join("inside.pest"), GRAMMAR).unwrap();
+    let outside = dir.join("outside.pest").display().to_string();
+    for (grammar, refused) in
+        [(&*outside, true), ("../outside.pest", true), ("link.pest", true), ("inside.pest", false)]
+    {
+        std::fs::write(
+            device.join("guide.yaml"),
+            GUIDE.replace("grammar: acme_gate.pest", &format!("grammar: {grammar}")),
+        )
+        .unwrap();
+        let out = xdrmap(&["check", "device/guide.yaml"], &dir, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), !refused, "{grammar}: {stderr}");
+        assert_eq!(stderr.contains("outside the guide's folder"), refused, "{grammar}: {stderr}");
+    }
+}

@@ -145,6 +145,33 @@ pub(super) fn problem(line: usize, column: usize, message: String, warning: bool
     GrammarProblem { line, column, message, warning }
 }
 
+/// Where a guide may read its grammar file from, once links are followed: its own folder
+/// (and below), or, for a guide under a `mappings/` folder, the `grammar/` folder beside it
+/// (the repository's layout). An absolute path, `../` out of those, or a symlink that leads
+/// elsewhere (`/etc/hostname`) is refused: a guide is data that may come from anyone.
+///
+/// # Errors
+/// Why the file may not be read, in words.
+pub fn check_grammar_place(guide_file: &Path, path: &Path) -> Result<(), String> {
+    let real = path.canonicalize().map_err(|e| format!("cannot read grammar {}: {e}", path.display()))?;
+    let folder = match guide_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let folder = folder.canonicalize().map_err(|e| format!("cannot read {}: {e}", folder.display()))?;
+    let mut allowed = vec![folder.clone()];
+    if let Some(mappings) = folder.ancestors().find(|a| a.file_name().is_some_and(|n| n == "mappings")) {
+        allowed.extend(mappings.parent().map(|p| p.join("grammar")));
+    }
+    match allowed.iter().any(|root| real.starts_with(root)) {
+        true => Ok(()),
+        false => Err(format!(
+            "grammar file {} is outside the guide's folder (and a grammar/ folder beside mappings/); refusing to read it",
+            real.display()
+        )),
+    }
+}
+
 /// Resolves a guide's `match.grammar` that names a file, relative to the guide's folder.
 pub fn grammar_path(guide_file: &Path, grammar: &str) -> PathBuf {
     let path = Path::new(grammar);

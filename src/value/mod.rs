@@ -107,7 +107,15 @@ pub fn read<'a>(
     Ok(match ty {
         Type::Timestamp => match time::utc_stamp(&raw, time) {
             Some(stamp) => Value::Stamp(stamp),
-            None => Value::Time(time::parse_time(&raw, time, received).map_err(invalid)?),
+            None => {
+                let t = time::parse_time(&raw, time, received).map_err(invalid)?;
+                // RFC 3339 has four-digit years: a time past them (an epoch of 20 digits,
+                // `+10000-01-01`) would be written in a form no reader takes.
+                if !(0..=9999).contains(&chrono::Datelike::year(&t)) {
+                    return Err(invalid("a time outside the years 0000-9999"));
+                }
+                Value::Time(t)
+            }
         },
         Type::Ip => {
             let ip = net::parse_ip(&raw).map_err(invalid)?;

@@ -29,11 +29,24 @@ impl GuideCompiler<'_> {
     /// Loads a guide's own `.pest` grammar (once per file), reporting its problems here.
     #[cfg(feature = "runtime-grammars")]
     pub(super) fn grammar_file(&mut self, name: &str) -> Option<usize> {
-        use crate::syntax::pest_file::{grammar_path, PestFile};
+        use crate::syntax::pest_file::{check_grammar_place, grammar_path, PestFile};
         let path = grammar_path(&self.source.file, name);
         let key = path.to_string_lossy().into_owned();
         if let Some(found) = self.grammars.iter().position(|g| g.name() == key) {
             return Some(found);
+        }
+        // Built-in guides name no files; a guide from disk reads only where it may.
+        if !self.source.file.starts_with("<built-in>") {
+            if let Err(why) = check_grammar_place(&self.source.file, &path) {
+                let d = Diagnostic::new(Code::Grammar, why).in_file(&self.source.file).path("match.grammar");
+                let d = match top_key_position(&self.source.text, "grammar") {
+                    Some((line, col)) => d.at(line, col),
+                    None => d,
+                };
+                self.problems
+                    .push(d.hint("keep the grammar beside the guide, or in the grammar/ folder beside mappings/"));
+                return None;
+            }
         }
         let (grammar, problems) = PestFile::load(&path);
         for p in problems {
