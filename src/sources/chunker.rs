@@ -12,6 +12,9 @@ const STEP: usize = 64 * 1024;
 /// The room to give a chunk's buffer so that an ordinary chunk needs no reallocation.
 pub const CHUNK_BUFFER: usize = CHUNK_BYTES + STEP;
 
+/// The most lines in one chunk.
+pub const BATCH_LINES: usize = 4096;
+
 /// The longest line taken whole by default (`--max-line`).
 pub const MAX_LINE: usize = 1 << 20;
 
@@ -89,6 +92,12 @@ impl<R: Read> Chunker<R> {
             }
             if last.is_none() && data.len() > self.max_line {
                 return self.cut_line(data).map(Some);
+            }
+            // A chunk of very short lines ends after BATCH_LINES of them: what a batch holds per
+            // line (a reject's reason and text) stays bounded, whatever the lines' length.
+            if let Some(cut) = memchr::memchr_iter(b'\n', data).nth(BATCH_LINES - 1).filter(|&at| at + 1 < data.len()) {
+                self.carry = data.split_off(cut + 1);
+                last = None;
             }
             if !self.eof {
                 if let Some(last) = last {
@@ -225,6 +234,17 @@ mod tests {
         let firsts: Vec<u64> = got.iter().map(|(first, _)| *first).collect();
         assert_eq!(firsts, [1, 2, 3], "`a`, the long line alone, then `b`");
         assert!(chunks(b"", 10).is_empty());
+    }
+
+    /// Short lines are cut into chunks of at most BATCH_LINES lines, nothing lost.
+    #[test]
+    fn chunks_of_short_lines_hold_a_bounded_number() {
+        let text = "x\n".repeat(3 * BATCH_LINES + 5);
+        let got = chunks(text.as_bytes(), 1 << 20);
+        let counts: Vec<usize> = got.iter().map(|(_, d)| d.iter().filter(|&&b| b == b'\n').count()).collect();
+        assert_eq!(counts, [BATCH_LINES, BATCH_LINES, BATCH_LINES, 5]);
+        let firsts: Vec<u64> = got.iter().map(|(f, _)| *f).collect();
+        assert_eq!(firsts, [1, 4097, 8193, 12289]);
     }
 
     /// A line past the limit is handed out alone, cut to it, with its length; the lines
