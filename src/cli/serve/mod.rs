@@ -151,17 +151,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     refuse_overwrite(&[("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())], &reads)?;
     // Everything that can fail is opened before the listeners start: no message is taken
     // that could not be written.
-    let events: Box<dyn Write + Send> = match (&args.output, args.rotate_bytes) {
-        (None, _) => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
-        (Some(path), Some(limit)) => {
-            Box::new(RotatingFile::open(path, limit, args.rotate_keep).map_err(file_error(path))?)
-        }
-        (Some(path), None) => Box::new(BufWriter::with_capacity(1 << 16, append(path)?)),
-    };
-    let rejects: Box<dyn Write + Send> = match &args.rejects {
-        None => Box::new(io::stderr()),
-        Some(path) => Box::new(BufWriter::new(append(path)?)),
-    };
+    let (events, rejects) = open_outputs(&args)?;
     let metrics_socket = args.metrics.map(metrics::bind).transpose().map_err(Error::Other)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -200,6 +190,26 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     }
     runtime.shutdown_timeout(Duration::from_millis(200));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where events or rejects are written.
+type Output = Box<dyn Write + Send>;
+
+/// The events output (standard output, a file appended to, or a rotated file) and the
+/// rejects output (standard error or a file appended to).
+fn open_outputs(args: &ServeArgs) -> Result<(Output, Output), Error> {
+    let events: Output = match (&args.output, args.rotate_bytes) {
+        (None, _) => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
+        (Some(path), Some(limit)) => {
+            Box::new(RotatingFile::open(path, limit, args.rotate_keep).map_err(file_error(path))?)
+        }
+        (Some(path), None) => Box::new(BufWriter::with_capacity(1 << 16, append(path)?)),
+    };
+    let rejects: Output = match &args.rejects {
+        None => Box::new(io::stderr()),
+        Some(path) => Box::new(BufWriter::new(append(path)?)),
+    };
+    Ok((events, rejects))
 }
 
 /// The signals `serve` answers, installed before it says it is listening.

@@ -10,7 +10,7 @@ mod stream;
 mod tls;
 mod udp;
 
-pub use tls::{TlsFiles, TlsSetup};
+pub use tls::TlsFiles;
 
 use super::framing::Oversize;
 use super::{Batch, Clock, Pool, ReadError, Source};

@@ -19,9 +19,6 @@ pub struct TlsFiles {
     pub client_ca: Option<PathBuf>,
 }
 
-/// A TLS setup, checked: what the listeners accept with.
-pub type TlsSetup = TlsAcceptor;
-
 /// Reads the files into an acceptor.
 ///
 /// # Errors
