@@ -150,10 +150,17 @@ fn a_hundred_connections() {
         .wait_for(5, |s| s.metric(&format!("xdrmap_connections_accepted_total{{listener=\"tcp://{tcp}\"}}")) == 100.0));
 }
 
-/// Past --max-connections a connection is refused and counted; the ones open still work.
+/// Past --max-connections (and --max-connections-per-peer) a connection is refused and
+/// counted; the ones open still work.
 #[test]
 fn connections_past_the_limit_are_refused() {
-    let server = Server::start("limit", &["--max-connections", "2"]);
+    for limit in ["--max-connections", "--max-connections-per-peer"] {
+        connections_past(limit);
+    }
+}
+
+fn connections_past(limit: &str) {
+    let server = Server::start("limit", &[limit, "2"]);
     let tcp = server.addr("tcp");
     let mut open = [connect(tcp), connect(tcp)];
     let refused = format!("xdrmap_connections_refused_total{{listener=\"tcp://{tcp}\"}}");

@@ -105,6 +105,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_connections: usize,
 
+    /// TCP and TLS connections open at once from one address; more from it are refused.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    max_connections_per_peer: usize,
+
     /// Close a connection that sends nothing for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     idle_timeout: u64,
@@ -283,6 +287,7 @@ fn net_config(args: &ServeArgs, clock: xdrmap::sources::Clock) -> NetConfig {
         },
         join_continuations: args.join_continuations,
         max_connections: args.max_connections,
+        max_connections_per_peer: args.max_connections_per_peer.max(1),
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         keepalive: Duration::from_secs(args.keepalive.max(1)),
         udp_receive_buffer: args.udp_buffer.min(1 << 30) as usize,

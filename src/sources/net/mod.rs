@@ -52,6 +52,9 @@ pub struct NetConfig {
     pub join_continuations: bool,
     /// Connections open at once, over every TCP and TLS listener; more are refused.
     pub max_connections: usize,
+    /// Connections open at once from one address; more from it are refused (so that one
+    /// host cannot take every slot).
+    pub max_connections_per_peer: usize,
     /// A connection with nothing to read for this long is closed.
     pub idle_timeout: Duration,
     /// TCP keepalive probes start after this long idle.
@@ -129,11 +132,41 @@ struct Shared {
     config: NetConfig,
     /// Connections open over every TCP and TLS listener.
     open: AtomicU64,
+    /// Connections open per peer address.
+    per_peer: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
     /// Batches in the queue.
     depth: Arc<AtomicU64>,
 }
 
 impl Shared {
+    /// Takes a connection slot for `peer`, within both limits; false when either is reached.
+    fn admit(&self, peer: std::net::IpAddr) -> bool {
+        if self.open.fetch_add(1, Ordering::SeqCst) >= self.config.max_connections as u64 {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        let mut per_peer = self.per_peer.lock().unwrap_or_else(|e| e.into_inner());
+        let n = per_peer.entry(peer).or_insert(0);
+        if *n >= self.config.max_connections_per_peer {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Gives back the slot [`Shared::admit`] took.
+    fn release(&self, peer: std::net::IpAddr) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        let mut per_peer = self.per_peer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = per_peer.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                per_peer.remove(&peer);
+            }
+        }
+    }
+
     /// Queues a batch, waiting while the queue is full; false once the pipeline is gone.
     async fn send(&self, batch: Batch) -> bool {
         self.depth.fetch_add(1, Ordering::Relaxed);
@@ -248,8 +281,14 @@ pub fn listen(config: NetConfig, runtime: &Handle) -> Result<(Listeners, Control
     let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
     let (phase, phase_rx) = watch::channel(Phase::Running);
     let depth = Arc::new(AtomicU64::new(0));
-    let shared =
-        Arc::new(Shared { queue, phase: phase_rx, config, open: AtomicU64::new(0), depth: Arc::clone(&depth) });
+    let shared = Arc::new(Shared {
+        queue,
+        phase: phase_rx,
+        config,
+        open: AtomicU64::new(0),
+        per_peer: Default::default(),
+        depth: Arc::clone(&depth),
+    });
     let mut listeners = Vec::new();
     for (socket, granted) in udp_sockets {
         let addr = socket.local_addr().map_err(|e| e.to_string())?;

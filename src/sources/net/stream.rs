@@ -70,9 +70,7 @@ pub(super) async fn accept(
                 continue;
             }
         };
-        let max = shared.config.max_connections as u64;
-        if shared.open.fetch_add(1, Ordering::SeqCst) >= max {
-            shared.open.fetch_sub(1, Ordering::SeqCst);
+        if !shared.admit(peer.ip()) {
             listener.stats.refused.fetch_add(1, Ordering::Relaxed);
             drop(stream);
             continue;
@@ -86,7 +84,7 @@ pub(super) async fn accept(
         tokio::spawn(async move {
             connection(stream, peer, &listener, tls, &shared).await;
             listener.stats.open.fetch_sub(1, Ordering::Relaxed);
-            shared.open.fetch_sub(1, Ordering::SeqCst);
+            shared.release(peer.ip());
         });
     }
 }
