@@ -25,8 +25,31 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
     let mut problems = Vec::new();
     let mut scan = Scan { chars: text.char_indices().peekable(), line: 1, column: 1 };
     let (mut depth, mut operators, mut rule_start) = (0usize, 0usize, (1, 1));
+    // Block comments nest in pest; an unclosed one made pest_meta's parser take 36 s on
+    // 717 bytes, so its openers are counted and it must be closed.
+    let mut comments: Vec<(usize, usize)> = Vec::new();
     while let Some((at, c)) = scan.next() {
         let here = (scan.line, scan.column - 1);
+        if c == '/' && scan.peek() == Some('*') {
+            scan.next();
+            comments.push(here);
+            if comments.len() == MAX_NESTING + 1 {
+                problems.push(problem(
+                    here.0,
+                    here.1,
+                    format!("block comments nest more than {MAX_NESTING} deep"),
+                    false,
+                ));
+            }
+            continue;
+        }
+        if !comments.is_empty() {
+            if c == '*' && scan.peek() == Some('/') {
+                scan.next();
+                comments.pop();
+            }
+            continue;
+        }
         match c {
             '"' | '\'' => scan.skip_literal(c),
             '/' if scan.peek() == Some('/') => scan.skip_line(),
@@ -58,6 +81,9 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
             }
             _ => {}
         }
+    }
+    if let Some(&(line, column)) = comments.first() {
+        problems.push(problem(line, column, "a block comment (`/*`) is never closed".into(), false));
     }
     problems
 }
@@ -138,6 +164,7 @@ mod tests {
         refused(&format!("line = {{ {} }}", vec!["\"x\"?"; 4000].join(" ~ ")), "more than 500 operators");
         refused(&format!("line = {{ {}\"x\"{} }}", "(".repeat(40), ")".repeat(40)), "nest more than 32");
         refused(&"a".repeat(MAX_GRAMMAR_BYTES + 1), "bytes; at most");
+        refused("line = { \"x\" } /* one /* two */", "never closed");
     }
 
     #[test]
@@ -147,5 +174,6 @@ mod tests {
         assert!(check(&netscaler).is_empty(), "{:?}", check(&netscaler));
         // Braces inside literals and comments are not bounds; `{` opening a rule is not one.
         assert!(check("line = { \"{99999}\" ~ '{' } // {99999}\n").is_empty());
+        assert!(check("/* a /* nested */ comment {99999} */ line = { \"x\" }").is_empty());
     }
 }
