@@ -15,6 +15,11 @@ pub const MAX_REPEAT: u64 = 1000;
 pub const MAX_NESTING: usize = 32;
 /// Operators (`~ | ? * + !  &`) in one rule.
 pub const MAX_OPERATORS: usize = 500;
+/// How much one rule may grow when pest_meta expands its repetitions: each `+` counts two
+/// (`e+` is `e ~ e*`), each bound `{n,m}` its largest number, multiplied over the rule. Nested
+/// repetitions multiply (`ASCII_ALPHA` followed by 33 `+` took 2 GB); the NetScaler grammar's
+/// largest rule counts 16.
+pub const MAX_EXPANSION: f64 = 100_000.0;
 
 /// Every limit the text breaks, with its place; empty when it keeps them all.
 pub fn check(text: &str) -> Vec<GrammarProblem> {
@@ -25,6 +30,17 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
     let mut problems = Vec::new();
     let mut scan = Scan { chars: text.char_indices().peekable(), line: 1, column: 1 };
     let (mut depth, mut operators, mut rule_start) = (0usize, 0usize, (1, 1));
+    let mut expansion = 1.0f64;
+    let grows = |expansion: &mut f64, by: f64, problems: &mut Vec<GrammarProblem>, at: (usize, usize)| {
+        let before = *expansion;
+        *expansion *= by.max(1.0);
+        if before <= MAX_EXPANSION && *expansion > MAX_EXPANSION {
+            let message = format!(
+                "a rule's repetitions expand it more than {MAX_EXPANSION} times; bound them less, or split the rule"
+            );
+            problems.push(problem(at.0, at.1, message, false));
+        }
+    };
     // Block comments nest in pest; an unclosed one made pest_meta's parser take 36 s on
     // 717 bytes, so its openers are counted and it must be closed.
     let mut comments: Vec<(usize, usize)> = Vec::new();
@@ -66,17 +82,24 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
             }
             ')' | ']' => depth = depth.saturating_sub(1),
             '~' | '|' | '?' | '*' | '+' | '!' | '&' => {
+                if c == '+' {
+                    grows(&mut expansion, 2.0, &mut problems, rule_start);
+                }
                 operators += 1;
                 if operators == MAX_OPERATORS + 1 {
                     let message = format!("a rule has more than {MAX_OPERATORS} operators; split it into rules");
                     problems.push(problem(rule_start.0, rule_start.1, message, false));
                 }
             }
-            '=' => (operators, rule_start) = (0, here),
+            '=' => (operators, rule_start, expansion) = (0, here, 1.0),
             '{' => {
-                if let Some(bound) = repetition(&text[at + 1..]).filter(|&b| b > MAX_REPEAT) {
+                let bound = repetition(&text[at + 1..]);
+                if let Some(bound) = bound.filter(|&b| b > MAX_REPEAT) {
                     let message = format!("a repetition bound of {bound} is more than {MAX_REPEAT}");
                     problems.push(problem(here.0, here.1, message, false));
+                }
+                if let Some(bound) = bound {
+                    grows(&mut expansion, bound as f64, &mut problems, rule_start);
                 }
             }
             _ => {}
@@ -165,6 +188,8 @@ mod tests {
         refused(&format!("line = {{ {}\"x\"{} }}", "(".repeat(40), ")".repeat(40)), "nest more than 32");
         refused(&"a".repeat(MAX_GRAMMAR_BYTES + 1), "bytes; at most");
         refused("line = { \"x\" } /* one /* two */", "never closed");
+        refused(&format!("line = {{ ASCII_ALPHA{} }}", "+".repeat(33)), "expand it more than");
+        refused("line = { ((\"x\"{1000}){1000}) }", "expand it more than");
     }
 
     #[test]
