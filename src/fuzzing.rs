@@ -9,12 +9,15 @@ use crate::sinks::JsonLines;
 use crate::sources::framing::{Frame, Framer, Oversize};
 use crate::sources::{Clock, Files};
 use crate::syntax::builtin_grammars;
-use crate::{compile, Mapper, Outcome, Plan, Settings};
+use crate::{compile, Mapper, Outcome, Settings};
 use chrono::{DateTime, Utc};
 use once_cell::sync::Lazy;
 
-static PLAN: Lazy<Plan> =
-    Lazy::new(|| compile(&builtin_sources(), builtin_grammars()).expect("the built-in guides compile"));
+/// The built-in guides, compiled once for every execution.
+static ENGINE: Lazy<Current> = Lazy::new(|| {
+    let plan = compile(&builtin_sources(), builtin_grammars()).expect("the built-in guides compile");
+    Current::new(Engine { plan, settings: Settings::default() })
+});
 
 fn received() -> DateTime<Utc> {
     DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default()
@@ -43,8 +46,8 @@ fn kind(outcome: &Outcome) -> String {
 /// Lines mapped in one pass of the grammar and mapped one by one give the same outcomes and
 /// the same events, each event one valid JSON object.
 pub fn map_lines(data: &[u8]) {
-    let settings = Settings::default();
-    let mut mapper = Mapper::new(&PLAN, &settings);
+    let (_, engine) = ENGINE.load();
+    let mut mapper = Mapper::new(&engine.plan, &engine.settings);
     let (mut batch_events, mut batch_outcomes) = (Vec::new(), Vec::new());
     mapper.map_batch(data, received(), &mut batch_events, |_, o| batch_outcomes.push(kind(o)));
     let (mut line_events, mut line_outcomes) = (Vec::new(), Vec::new());
@@ -64,14 +67,10 @@ pub fn threads(data: &[u8]) {
     let input = dir.join("in.log");
     std::fs::write(&input, data).expect("a temporary file");
     let run = |threads: usize| {
-        let engine = Current::new(Engine {
-            plan: compile(&builtin_sources(), builtin_grammars()).expect("compiles"),
-            settings: Settings::default(),
-        });
         let mut source = Files::new(vec![input.clone()], Clock::Fixed(received())).max_line(4096);
         let (mut events, mut rejects) = (Vec::new(), Vec::new());
         let ended =
-            Pipeline { engine: &engine, threads }.run(&mut source, &mut JsonLines::new(&mut events, &mut rejects));
+            Pipeline { engine: &ENGINE, threads }.run(&mut source, &mut JsonLines::new(&mut events, &mut rejects));
         ended.output.expect("writing to memory");
         (comparable(&events), String::from_utf8(rejects).expect("rejects are UTF-8"), ended.counts)
     };

@@ -32,15 +32,14 @@ pub fn map_batch(mapper: &mut Mapper<'_>, seq: u64, batch: Batch, pool: &Pool) -
     let (received, data) = (batch.received, &batch.data);
     match &batch.framing {
         Framing::Lines => mapper.map_batch(data, received, &mut events, each),
-        Framing::Message => {
+        Framing::Message | Framing::Truncated(_) => {
             let text = String::from_utf8_lossy(data);
             let text = line_text(&text);
-            each(text, &mapper.map(text, received, &mut events));
-        }
-        Framing::Truncated(length) => {
-            let text = String::from_utf8_lossy(data);
-            let text = line_text(&text);
-            each(text, &mapper.map_truncated(text, length.clone(), received, &mut events));
+            let outcome = match &batch.framing {
+                Framing::Truncated(length) => mapper.map_truncated(text, length.clone(), received, &mut events),
+                _ => mapper.map(text, received, &mut events),
+            };
+            each(text, &outcome);
         }
         Framing::Rejected(reject) => each(&String::from_utf8_lossy(data), &Outcome::Rejected(reject.clone())),
     }

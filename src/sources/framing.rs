@@ -37,7 +37,7 @@ pub enum Frame<'a> {
 }
 
 /// How many bytes of a rejected message are kept to show which one it was.
-const SHOWN: usize = 256;
+pub(crate) const SHOWN: usize = 256;
 
 /// The longest length prefix read: 8 digits, more than any limit (`--max-message` is at most
 /// 16 MiB); a longer run of digits begins a non-transparent message.

@@ -167,6 +167,16 @@ impl Shared {
         }
     }
 
+    /// Queues every batch of `ready`, in order; false once the pipeline is gone.
+    async fn send_all(&self, ready: &mut Vec<Batch>) -> bool {
+        for batch in ready.drain(..) {
+            if !self.send(batch).await {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Queues a batch, waiting while the queue is full; false once the pipeline is gone.
     async fn send(&self, batch: Batch) -> bool {
         self.depth.fetch_add(1, Ordering::Relaxed);
@@ -206,9 +216,14 @@ impl Control {
     /// been quiet for a moment (what the senders had sent is taken), then closed. The source
     /// ends once everything read has been handed out.
     pub fn shutdown(&self) {
+        self.advance(Phase::Draining);
+    }
+
+    /// Moves the listeners on to `to`, never back.
+    fn advance(&self, to: Phase) {
         self.phase.send_if_modified(|phase| {
             let was = *phase;
-            *phase = was.max(Phase::Draining);
+            *phase = was.max(to);
             *phase != was
         });
     }
@@ -224,11 +239,7 @@ impl Control {
     pub fn abort(&self) -> u64 {
         let open: u64 = self.listeners.iter().map(|l| l.stats.open.load(Ordering::SeqCst)).sum();
         self.aborted.store(open + 1, Ordering::SeqCst);
-        self.phase.send_if_modified(|phase| {
-            let was = *phase;
-            *phase = was.max(Phase::Aborting);
-            *phase != was
-        });
+        self.advance(Phase::Aborting);
         open
     }
 

@@ -163,10 +163,8 @@ async fn read_frames(mut stream: impl AsyncRead + Unpin, transport: Transport, l
         if !batcher.holding() {
             batcher.cut();
         }
-        for batch in batcher.ready.drain(..) {
-            if !shared.send(batch).await {
-                return;
-            }
+        if !shared.send_all(&mut batcher.ready).await {
+            return;
         }
     }
     let received = config.clock.now();
@@ -176,11 +174,7 @@ async fn read_frames(mut stream: impl AsyncRead + Unpin, transport: Transport, l
     });
     batcher.release();
     batcher.cut();
-    for batch in batcher.ready.drain(..) {
-        if !shared.send(batch).await {
-            return;
-        }
-    }
+    shared.send_all(&mut batcher.ready).await;
 }
 
 /// Counts a frame on its listener.

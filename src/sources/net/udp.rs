@@ -4,7 +4,7 @@
 
 use super::batcher::Batcher;
 use super::{Listener, Phase, Shared};
-use crate::sources::framing::{Frame, Oversize};
+use crate::sources::framing::{Frame, Oversize, SHOWN};
 use crate::sources::Batch;
 use crate::syntax::Transport;
 use std::collections::HashMap;
@@ -135,7 +135,7 @@ fn take(
         listener.stats.oversize.fetch_add(1, Ordering::Relaxed);
         let len = Some(message.len());
         match config.oversize {
-            Oversize::Reject => Frame::TooLong { start: &message[..256.min(message.len())], len },
+            Oversize::Reject => Frame::TooLong { start: &message[..SHOWN.min(message.len())], len },
             Oversize::Truncate => Frame::Truncated { kept: &message[..config.max_message], len },
         }
     };
@@ -151,18 +151,14 @@ async fn queue(
     spill: &mut Vec<Batch>,
     shared: &Shared,
 ) -> bool {
-    for batch in spill.drain(..) {
-        if !shared.send(batch).await {
-            return false;
-        }
+    if !shared.send_all(spill).await {
+        return false;
     }
     for peer in order.drain(..) {
         let Some(batcher) = senders.get_mut(&peer) else { continue };
         batcher.cut();
-        for batch in batcher.ready.drain(..) {
-            if !shared.send(batch).await {
-                return false;
-            }
+        if !shared.send_all(&mut batcher.ready).await {
+            return false;
         }
     }
     true
