@@ -160,7 +160,7 @@ tokens:
 fields:
   - { source: rt, token: eventTime, sample: "2025-03-01T10:00:00Z", from: [rt], type: timestamp }
   - { source: shost, token: sourceHost, sample: laptop-7, from: [shost], type: string }
-  - { source: src, token: sourceIpv4, sample: 10.1.1.1, from: [src], type: ip }
+  - { source: src, token: sourceIpv4, sample: 10.1.1.1, from: [src], type: ipv4 }
   - { source: requestMethod, token: httpMethod, sample: GET, from: [requestMethod], type: string }
   - { source: request, token: url, sample: "https://example.com/", from: [request], type: string }
   - { source: cs1, token: ruleName, sample: sqli-3, from: [cs1], type: string }

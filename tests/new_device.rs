@@ -124,8 +124,11 @@ fn a_new_device_with_its_own_grammar() {
     let out = xdrmap(&["map", "--mapping", "guide.yaml"], &dir, Some(&format!("{line}\n")));
     let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(event["action"], "Allow");
-    assert_eq!(event["sourceIpv4"], "2001:db8::5");
+    // The guide has no `sourceIpv6` row: the address is not written as IPv4, and it is not
+    // lost either, though its port was taken.
+    assert_eq!(event["sourceIpv4"], serde_json::Value::Null);
     assert_eq!(event["sourcePort"], 6000);
+    assert_eq!(event["_unmapped"]["src"], "[2001:db8::5]:6000");
     assert_eq!(event["_unmapped"]["proto"], "tcp");
 
     let out = xdrmap(&["explain", "--mapping", ".", line], &dir, None);

@@ -123,6 +123,9 @@ codes! {
     ExprFailed = 407, "expr_failed";
     /// A time written without its year got the receive time's: the value is written, flagged.
     YearGuessed = 408, "year_guessed";
+    /// An address of the other family than an `ipv4`/`ipv6` token's: not an error, it is left
+    /// for the sibling token (a sample or constant of the wrong family is refused with it).
+    OtherIpFamily = 409, "other_ip_family";
 }
 
 impl Code {

@@ -40,6 +40,11 @@ pub(super) struct Record {
     /// The slots this line fills, in line order.
     pub filled: Vec<u16>,
     pub errors: Vec<FieldError>,
+    /// Slots whose address an `ipv4`/`ipv6` field left for its sibling, and slots such a field
+    /// took: an address no field of its family took stays under the unmapped object even when
+    /// another field used the slot (a port cut from it).
+    declined: Vec<u16>,
+    addressed: Vec<u16>,
     /// The slot the last field took its value from (read by `explain`).
     pub used_slot: Option<u16>,
     /// The slot that gave the last field's year (read by `explain`).
@@ -63,6 +68,8 @@ impl Record {
         self.filled.clear();
         self.unmapped.clear();
         self.errors.clear();
+        self.declined.clear();
+        self.addressed.clear();
         for (i, t) in tokens.iter().enumerate() {
             if t.value.is_empty() {
                 continue;
@@ -151,6 +158,9 @@ impl Record {
                 Ok(v) => {
                     self.used_slot = Some(source.slot);
                     self.taken[source.slot as usize] = true;
+                    if matches!(field.ty, Type::Ipv4 | Type::Ipv6) {
+                        self.addressed.push(source.slot);
+                    }
                     if yearless && time.year.is_none() {
                         // Written, and flagged: the year is the collector's guess.
                         let guessed = Invalid { code: Code::YearGuessed, reason: YEAR_GUESSED };
@@ -158,10 +168,26 @@ impl Record {
                     }
                     return Some(v);
                 }
+                // An address of the other family is the sibling token's (`sourceIpv6` beside
+                // `sourceIpv4`): no error, not taken, and no later source stands in for it,
+                // so the two tokens always describe the same source.
+                Err(invalid) if invalid.code == Code::OtherIpFamily => {
+                    self.declined.push(source.slot);
+                    return None;
+                }
                 // A present value that fails is the field's error: no later source stands in
                 // for it (a date in the wrong order must not become the relay's stamp).
                 Err(invalid) if field.on_invalid == OnInvalid::Flag => {
-                    self.flag(index, field, &guide.slots.names[source.slot as usize], token.value, invalid);
+                    let name = &guide.slots.names[source.slot as usize];
+                    // A value that is no address is one error, not one per family token.
+                    let repeated = invalid.code == Code::NotAnIp
+                        && self
+                            .errors
+                            .iter()
+                            .any(|e| e.code == Code::NotAnIp && e.source == **name && e.value == token.value);
+                    if !repeated {
+                        self.flag(index, field, name, token.value, invalid);
+                    }
                     self.taken[source.slot as usize] = true;
                     return None;
                 }
@@ -173,8 +199,9 @@ impl Record {
     }
 
     /// Keeps, under the unmapped object, every value of the line that no field used and no
-    /// error records: a candidate that lost to an earlier source of its row, or one that
-    /// failed a row that says `on_invalid: skip`. Nothing the grammar read is lost.
+    /// error records: a candidate that lost to an earlier source of its row, one that failed
+    /// a row that says `on_invalid: skip`, or an address of a family the guide has no token
+    /// for. Nothing the grammar read is lost.
     pub fn keep_unused(&mut self) {
         let before = self.unmapped.len();
         for &slot in &self.filled {
@@ -184,8 +211,16 @@ impl Record {
                 }
             }
         }
+        for &slot in &self.declined {
+            if let (Some(t), true) = (self.slots[slot as usize], self.taken[slot as usize]) {
+                if !self.addressed.contains(&slot) && (t as usize) < self.line_len {
+                    self.unmapped.push(t);
+                }
+            }
+        }
         if self.unmapped.len() > before {
             self.unmapped.sort_unstable();
+            self.unmapped.dedup();
         }
     }
 

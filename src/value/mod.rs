@@ -17,6 +17,10 @@ pub enum Type {
     Timestamp,
     /// IPv4 or IPv6 address string.
     Ip,
+    /// IPv4 address string; an IPv6 address is left for an `ipv6` token (see [`read`]).
+    Ipv4,
+    /// IPv6 address string, written the standard way; an IPv4 address is left for an `ipv4` token.
+    Ipv6,
     /// JSON number, 0-65535.
     Port,
     /// JSON number, unsigned 64-bit.
@@ -29,13 +33,15 @@ pub enum Type {
 
 impl Type {
     /// The type names a guide may write, in the order they are documented.
-    pub const NAMES: [&'static str; 6] = ["timestamp", "ip", "port", "integer", "string", "enum"];
+    pub const NAMES: [&'static str; 8] = ["timestamp", "ip", "ipv4", "ipv6", "port", "integer", "string", "enum"];
 
     /// The type named `name`; an `enum` takes its vocabulary from `values`.
     pub fn from_name(name: &str, values: &[String]) -> Option<Type> {
         Some(match name {
             "timestamp" => Type::Timestamp,
             "ip" => Type::Ip,
+            "ipv4" => Type::Ipv4,
+            "ipv6" => Type::Ipv6,
             "port" => Type::Port,
             "integer" => Type::Integer,
             "string" => Type::String,
@@ -49,6 +55,8 @@ impl Type {
         match self {
             Type::Timestamp => "timestamp",
             Type::Ip => "ip",
+            Type::Ipv4 => "ipv4",
+            Type::Ipv6 => "ipv6",
             Type::Port => "port",
             Type::Integer => "integer",
             Type::String => "string",
@@ -60,7 +68,7 @@ impl Type {
     pub fn invalid_code(&self) -> Code {
         match self {
             Type::Timestamp => Code::NotATime,
-            Type::Ip => Code::NotAnIp,
+            Type::Ip | Type::Ipv4 | Type::Ipv6 => Code::NotAnIp,
             Type::Port => Code::NotAPort,
             Type::Integer => Code::NotAnInteger,
             Type::String | Type::Enum(_) => Code::NotInVocabulary,
@@ -96,7 +104,9 @@ pub struct Invalid {
 /// one (BSD relay stamps).
 ///
 /// # Errors
-/// [`Invalid`] when the text is not a value of the type.
+/// [`Invalid`] when the text is not a value of the type. An address of the other family than
+/// an `ipv4` or `ipv6` type's fails with [`Code::OtherIpFamily`]: it is not wrong, it belongs
+/// to the sibling token, and the engine leaves it there (or among the unmapped values).
 pub fn read<'a>(
     raw: Cow<'a, str>,
     ty: &Type,
@@ -117,8 +127,16 @@ pub fn read<'a>(
                 Value::Time(t)
             }
         },
-        Type::Ip => {
+        Type::Ip | Type::Ipv4 | Type::Ipv6 => {
             let ip = net::parse_ip(&raw).map_err(invalid)?;
+            let other = match (ty, ip.is_ipv4()) {
+                (Type::Ipv4, false) => Some("an IPv6 address, for an IPv6 token"),
+                (Type::Ipv6, true) => Some("an IPv4 address, for an IPv4 token"),
+                _ => None,
+            };
+            if let Some(reason) = other {
+                return Err(Invalid { code: Code::OtherIpFamily, reason });
+            }
             if ip.is_ipv4() {
                 Value::Str(raw)
             } else {

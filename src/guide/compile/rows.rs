@@ -104,8 +104,11 @@ impl GuideCompiler<'_> {
         };
         if let Some(m) = model.filter(|m| m.name() != ty.name()) {
             let message = format!("row says type '{}' but token '{}' has type '{}'", ty.name(), row.token, m.name());
-            self.problem(Code::TypeMismatch, message, at, "type").hint =
-                Some(format!("use `type: {}` or leave the type out", m.name()));
+            let mut hint = format!("use `type: {}` or leave the type out", m.name());
+            if let (Type::Ip, Type::Ipv4 | Type::Ipv6) = (&ty, m) {
+                hint.push_str(&family_hint(&row.token, m));
+            }
+            self.problem(Code::TypeMismatch, message, at, "type").hint = Some(hint);
         }
         Some(ty)
     }
@@ -268,4 +271,15 @@ fn key_slot(key: &str, slots: &mut Slots) -> u16 {
     slots.names.push(key.to_string());
     slots.by_key.insert(key.into(), slot);
     slot
+}
+
+/// Where the other family's addresses go, for a row that still says `ip`: the sibling token
+/// by the model's naming (`sourceIpv4` ↔ `sourceIpv6`).
+fn family_hint(token: &str, ty: &Type) -> String {
+    let (this, other) = if *ty == Type::Ipv4 { ("Ipv4", "Ipv6") } else { ("Ipv6", "Ipv4") };
+    let family = if *ty == Type::Ipv4 { "IPv6" } else { "IPv4" };
+    match token.strip_suffix(this) {
+        Some(stem) => format!("; {family} addresses go to `{stem}{other}` (add a row for it)"),
+        None => format!("; {family} addresses go to a token of type `{}`", other.to_lowercase()),
+    }
 }

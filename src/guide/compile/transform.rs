@@ -13,7 +13,11 @@ impl GuideCompiler<'_> {
         let t = match spec {
             TransformSpec::SplitIpPort(part) => {
                 let expected = wrong(*part, &[(Part::Ip, Type::Ip), (Part::Port, Type::Port)]);
-                if expected.as_ref() != Some(ty) {
+                let fits = match (&expected, ty) {
+                    (Some(Type::Ip), Type::Ip | Type::Ipv4 | Type::Ipv6) => true,
+                    (e, ty) => e.as_ref() == Some(ty),
+                };
+                if !fits {
                     let message = match expected {
                         Some(e) => format!(
                             "split_ip_port: {} gives type '{}', but the row's type is '{}'",
