@@ -44,6 +44,10 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
     // Block comments nest in pest; an unclosed one made pest_meta's parser take 36 s on
     // 717 bytes, so its openers are counted and it must be closed.
     let mut comments: Vec<(usize, usize)> = Vec::new();
+    // pest's grammar lets a choice open with `|` inside parentheses too, but only a rule's
+    // own leading `|` is skipped: pest_meta's Pratt parser panics on `( | "x")` (found by
+    // the grammar fuzz target).
+    let mut just_opened = false;
     while let Some((at, c)) = scan.next() {
         let here = (scan.line, scan.column - 1);
         if c == '/' && scan.peek() == Some('*') {
@@ -66,10 +70,20 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
             }
             continue;
         }
+        let opened = std::mem::take(&mut just_opened);
         match c {
+            c if c.is_whitespace() => just_opened = opened,
+            '/' if scan.peek() == Some('/') => {
+                scan.skip_line();
+                just_opened = opened;
+            }
+            '|' if opened => {
+                let message = "a choice inside parentheses cannot open with `|`; remove it".to_string();
+                problems.push(problem(here.0, here.1, message, false));
+            }
             '"' | '\'' => scan.skip_literal(c),
-            '/' if scan.peek() == Some('/') => scan.skip_line(),
             '(' | '[' => {
+                just_opened = c == '(';
                 depth += 1;
                 if depth == MAX_NESTING + 1 {
                     problems.push(problem(
@@ -190,6 +204,8 @@ mod tests {
         refused("line = { \"x\" } /* one /* two */", "never closed");
         refused(&format!("line = {{ ASCII_ALPHA{} }}", "+".repeat(33)), "expand it more than");
         refused("line = { ((\"x\"{1000}){1000}) }", "expand it more than");
+        refused("line = { ( | \"x\" ) }", "cannot open with `|`");
+        refused("line = { PUSH( // a comment\n | \"x\") ~ POP }", "cannot open with `|`");
     }
 
     #[test]

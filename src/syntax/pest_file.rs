@@ -85,9 +85,10 @@ impl PestFile {
         if !too_big.is_empty() {
             return (None, too_big);
         }
-        let optimized = match pest_meta::parse_and_optimize(&text) {
-            Ok((_, rules)) => rules,
-            Err(errors) => {
+        let optimized = match outside_pest_meta(|| pest_meta::parse_and_optimize(&text)) {
+            Err(fault) => return (None, vec![problem(1, 1, fault, false)]),
+            Ok(Ok((_, rules))) => rules,
+            Ok(Err(errors)) => {
                 let problems = errors
                     .into_iter()
                     .map(|e| {
@@ -100,10 +101,14 @@ impl PestFile {
                 return (None, problems);
             }
         };
-        let ast = pest_meta::parser::parse(pest_meta::parser::Rule::grammar_rules, &text)
-            .ok()
-            .and_then(|pairs| pest_meta::parser::consume_rules(pairs).ok())
-            .unwrap_or_default();
+        let ast = outside_pest_meta(|| {
+            pest_meta::parser::parse(pest_meta::parser::Rule::grammar_rules, &text)
+                .ok()
+                .and_then(|pairs| pest_meta::parser::consume_rules(pairs).ok())
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
         let mut problems = Vec::new();
         if !ast.iter().any(|r| r.name == "line") {
             problems.push(problem(
@@ -228,4 +233,21 @@ impl Grammar for PestFile {
         }
         Ok(())
     }
+}
+
+/// Runs pest_meta. A panic inside it (a fault of pest_meta's that `grammar_limits` does not
+/// know yet) becomes a problem of the grammar rather than a crash of a collector reloading
+/// it; fuzzing builds let it panic, so that the fuzzer finds it and a guard is written.
+fn outside_pest_meta<T>(run: impl FnOnce() -> T) -> Result<T, String> {
+    #[cfg(fuzzing)]
+    return Ok(run());
+    #[cfg(not(fuzzing))]
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("pest_meta failed on this grammar ({why}); simplify the rule, and report it to pest")
+    })
 }
