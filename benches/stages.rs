@@ -36,7 +36,7 @@ fn main() {
     #[cfg(feature = "runtime-grammars")]
     let runtime = {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/netscaler.pest");
-        xdrmap::syntax::pest_file::PestFile::load(std::path::Path::new(path))
+        xdrmap::syntax::pest_file::PestFile::load(std::path::Path::new(path), &xdrmap::limits::Limits::default())
             .0
             .expect("netscaler.pest loads at run time")
     };

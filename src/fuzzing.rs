@@ -106,7 +106,7 @@ pub fn grammar(data: &[u8]) {
     let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let text = String::from_utf8_lossy(&data[..split]);
     let lines = String::from_utf8_lossy(data.get(split + 1..).unwrap_or_default());
-    let (Some(grammar), _) = PestFile::from_text("fuzz.pest", &text) else { return };
+    let (Some(grammar), _) = PestFile::from_text("fuzz.pest", &text, &crate::limits::Limits::default()) else { return };
     let (mut one, mut one_lines) = (Vec::new(), Vec::new());
     grammar.tokenize_lines(&lines, &mut one, &mut one_lines);
     let (mut each, mut each_lines) = (Vec::new(), Vec::new());

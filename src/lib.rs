@@ -27,6 +27,7 @@ pub mod diag;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guide;
+pub mod limits;
 pub mod model;
 pub(crate) mod output;
 pub mod pipeline;
@@ -37,7 +38,8 @@ pub mod syntax;
 pub mod value;
 
 pub use diag::{Code, Diagnostic, Diagnostics, Severity};
-pub use guide::{compile, Plan};
+pub use guide::{compile, compile_with, Plan};
+pub use limits::Limits;
 pub use runtime::{Mapper, Outcome, Reject, Settings};
 pub use syntax::{Grammar, Token};
 

@@ -258,7 +258,7 @@ fn the_fast_pairs_rule_reads_what_pairs_reads() {
     let dir = common::Scratch::new("general-grammar");
     let path = dir.join("netscaler_general.pest");
     std::fs::write(&path, general).unwrap();
-    let (vm, problems) = PestFile::load(&path);
+    let (vm, problems) = PestFile::load(&path, &xdrmap::limits::Limits::default());
     let vm = vm.unwrap_or_else(|| panic!("{problems:?}"));
     let named = |g: &dyn Grammar, line: &str| -> Option<Vec<(String, String, usize)>> {
         let mut out = Vec::new();

@@ -215,11 +215,11 @@ fn reloading_a_grammar_takes_no_more_memory() {
     let dir = fresh_dir("reload");
     let path = dir.join("acme_gate.pest");
     std::fs::write(&path, GRAMMAR).unwrap();
-    let (first, _) = xdrmap::syntax::pest_file::PestFile::load(&path);
+    let (first, _) = xdrmap::syntax::pest_file::PestFile::load(&path, &xdrmap::limits::Limits::default());
     assert!(first.is_some());
     let kept = xdrmap::syntax::pest_file::interned_names();
     for _ in 0..100 {
-        let (again, _) = xdrmap::syntax::pest_file::PestFile::load(&path);
+        let (again, _) = xdrmap::syntax::pest_file::PestFile::load(&path, &xdrmap::limits::Limits::default());
         assert!(again.is_some());
     }
     assert_eq!(xdrmap::syntax::pest_file::interned_names(), kept);

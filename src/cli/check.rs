@@ -2,6 +2,7 @@
 
 use super::config::gather_all;
 use super::error::Error;
+use super::flags::LimitArgs;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,13 +21,26 @@ pub struct CheckArgs {
     /// Guide files or folders; none checks the built-in guide.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+
+    /// Print the limits in force (the defaults with every --limit applied) and their
+    /// ceilings, and check nothing.
+    #[arg(long = "limits")]
+    show_limits: bool,
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, Error> {
+    let limits = args.limits.limits();
+    if args.show_limits {
+        print!("limits (set with --limit NAME=VALUE):\n{limits}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let start = Instant::now();
     // Unreadable guides are reported together with the problems of the readable ones.
     let (sources, mut problems) = gather_all(&args.paths);
-    let plan = match guide::compile(&sources, builtin_grammars()) {
+    let plan = match guide::compile_with(&sources, builtin_grammars(), &limits) {
         Ok(plan) => {
             if !problems.0.is_empty() {
                 // Shown with the unreadable guides' errors, as a failed compile shows them.

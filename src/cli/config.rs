@@ -10,6 +10,7 @@ use xdrmap::runtime::Settings;
 use xdrmap::sources::Clock;
 use xdrmap::syntax::builtin_grammars;
 use xdrmap::value::time::TimeSettings;
+use xdrmap::Limits;
 
 /// Compiled guides and the settings to run them with.
 pub struct Loaded {
@@ -26,7 +27,7 @@ impl Loaded {
     /// Guides that do not compile, or a `--guide` that names none of them.
     pub fn from_flags(guides: &GuideArgs, read: &ReadArgs) -> Result<Loaded, Error> {
         let paths: Vec<PathBuf> = guides.mapping.iter().cloned().collect();
-        let plan = compile(&paths, "; nothing was processed")?;
+        let plan = compile(&paths, &guides.limits.limits(), "; nothing was processed")?;
         let forced_guide = match &guides.guide {
             None => None,
             Some(name) => Some(plan.guides.iter().position(|g| &g.name == name).ok_or_else(|| {
@@ -51,9 +52,9 @@ impl Loaded {
 ///
 /// # Errors
 /// Every problem met reading and compiling them, errors and warnings; `tail` follows the count.
-pub fn compile(paths: &[PathBuf], tail: &'static str) -> Result<Plan, Error> {
+pub fn compile(paths: &[PathBuf], limits: &Limits, tail: &'static str) -> Result<Plan, Error> {
     let sources = gather(paths, tail)?;
-    guide::compile(&sources, builtin_grammars()).map_err(|diagnostics| Error::Guides { diagnostics, tail })
+    guide::compile_with(&sources, builtin_grammars(), limits).map_err(|diagnostics| Error::Guides { diagnostics, tail })
 }
 
 /// Reads the guides at `paths` (files or folders), or the built-in guides when there are none.

@@ -2,6 +2,7 @@
 
 use super::config::{gather, refuse_overwrite};
 use super::error::Error;
+use super::flags::LimitArgs;
 use clap::Args;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -13,9 +14,6 @@ use xdrmap::syntax::builtin_grammars;
 
 /// The built-in template (`mappings/doc.md.j2`).
 const TEMPLATE: &str = include_str!("../../mappings/doc.md.j2");
-
-/// Instructions a template's rendering may run (minijinja's fuel), per guide.
-const TEMPLATE_FUEL: u64 = 10_000_000;
 
 /// Render a guide as Markdown, the way the vendor's data mapping guide reads.
 ///
@@ -39,6 +37,9 @@ pub struct DocArgs {
     /// Write to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Serialize)]
@@ -63,7 +64,8 @@ struct Device {
 pub fn run(args: DocArgs) -> Result<ExitCode, Error> {
     let sources = gather(args.guide.as_slice(), "")?;
     // The guide must compile: a document of a broken guide would mislead.
-    guide::compile(&sources, builtin_grammars()).map_err(Error::guides)?;
+    let limits = args.limits.limits();
+    guide::compile_with(&sources, builtin_grammars(), &limits).map_err(Error::guides)?;
     let reads: Vec<PathBuf> = sources.iter().map(|s| s.file.clone()).chain(args.template.clone()).collect();
     refuse_overwrite(&[("-o", args.output.as_deref())], &reads)?;
     let template = match &args.template {
@@ -74,7 +76,10 @@ pub fn run(args: DocArgs) -> Result<ExitCode, Error> {
     };
     let mut text = String::new();
     for source in &sources {
-        text.push_str(&render(source, &template).map_err(|e| Error::Other(format!("template error: {e}")))?);
+        text.push_str(
+            &render(source, &template, limits.template_fuel)
+                .map_err(|e| Error::Other(format!("template error: {e}")))?,
+        );
     }
     match &args.output {
         None => io::stdout().write_all(text.as_bytes()).map_err(Error::Output)?,
@@ -85,7 +90,7 @@ pub fn run(args: DocArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn render(source: &GuideSource, template: &str) -> Result<String, String> {
+fn render(source: &GuideSource, template: &str, fuel: u64) -> Result<String, String> {
     let spec: GuideSpec = serde_yaml::from_str(&source.text).map_err(|e| e.to_string())?;
     let row = |r: &RowSpec| Row {
         source: r.source.clone().unwrap_or_default(),
@@ -111,7 +116,7 @@ fn render(source: &GuideSource, template: &str) -> Result<String, String> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     // A template is data too: its loops have a budget, and `indent` (a width it would
     // allocate) is capped.
-    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.set_fuel(Some(fuel));
     env.add_filter("indent", |s: String, width: Option<usize>| -> Result<String, minijinja::Error> {
         let width = width.unwrap_or(4);
         if width > 100 {

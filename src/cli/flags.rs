@@ -16,6 +16,35 @@ pub struct GuideArgs {
     /// Map every line with this guide instead of the one that claims it.
     #[arg(long, value_name = "NAME")]
     pub guide: Option<String>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The limits guides, grammars and expressions must keep (`xdrmap::limits`).
+#[derive(Clone, Debug, Default, Args)]
+pub struct LimitArgs {
+    /// Raise or lower a limit on guides, grammars and expressions, as NAME=VALUE; may repeat.
+    /// NAME is guide-bytes, guide-items, grammar-bytes, grammar-repeat, grammar-operators,
+    /// grammar-expansion, expr-bytes, expr-fuel or template-fuel (`xdrmap check --limits`
+    /// lists them with their defaults).
+    #[arg(long = "limit", value_name = "NAME=VALUE", value_parser = parse_limit)]
+    pub assignments: Vec<String>,
+}
+
+impl LimitArgs {
+    /// The defaults with every `--limit` applied (each was checked as clap read it).
+    pub fn limits(&self) -> xdrmap::Limits {
+        let mut limits = xdrmap::Limits::default();
+        for a in &self.assignments {
+            let _ = limits.set(a);
+        }
+        limits
+    }
+}
+
+fn parse_limit(s: &str) -> Result<String, String> {
+    xdrmap::Limits::default().set(s).map(|()| s.to_string())
 }
 
 /// How to read times and what to put in the run-time fields.

@@ -2,6 +2,7 @@
 
 use super::config::compile;
 use super::error::Error;
+use super::flags::LimitArgs;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,11 +28,14 @@ pub struct TestArgs {
     /// Write the actual events of failing cases as their new expectations, for review.
     #[arg(long)]
     bless: bool,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode, Error> {
     let paths = if args.paths.is_empty() { vec![PathBuf::from("mappings")] } else { args.paths.clone() };
-    let plan = compile(&paths, "")?;
+    let plan = compile(&paths, &args.limits.limits(), "")?;
     let (mut passed, mut failed, mut blessed) = (0usize, 0usize, 0usize);
     for (index, g) in plan.guides.iter().enumerate() {
         let files = cases::case_files(&g.file);

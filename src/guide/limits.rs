@@ -4,18 +4,16 @@
 //! The Citrix guide: 22 KB, 40 rows, flow nesting 2 deep.
 
 use crate::diag::{Code, Diagnostic};
+use crate::limits::Limits;
 
-/// The largest guide file, in bytes.
-pub const MAX_GUIDE_BYTES: usize = 1 << 20;
-/// How deep `[` and `{` may nest.
+/// How deep `[` and `{` may nest (the YAML parser's stack; not a setting).
 pub const MAX_FLOW_NESTING: usize = 32;
-/// Rows in one guide (fields and internal fields).
-pub const MAX_ROWS: usize = 2000;
 
 /// The first limit the text breaks, with its place.
-pub fn check(text: &str) -> Option<Diagnostic> {
-    if text.len() > MAX_GUIDE_BYTES {
-        let message = format!("the guide is {} bytes; at most {MAX_GUIDE_BYTES} are read", text.len());
+pub fn check(text: &str, limits: &Limits) -> Option<Diagnostic> {
+    if text.len() as u64 > limits.guide_bytes {
+        let most = limits.guide_bytes;
+        let message = format!("the guide is {} bytes; at most {most} are read (--limit guide-bytes)", text.len());
         return Some(Diagnostic::new(Code::Limit, message).at(1, 1));
     }
     let (mut depth, mut rows) = (0usize, 0usize);
@@ -23,8 +21,11 @@ pub fn check(text: &str) -> Option<Diagnostic> {
         let trimmed = line.trim_start();
         if trimmed.starts_with("- ") || trimmed == "-" {
             rows += 1;
-            if rows > MAX_ROWS {
-                let message = format!("the guide has more than {MAX_ROWS} list items; split it into several guides");
+            if rows as u64 > limits.guide_items {
+                let most = limits.guide_items;
+                let message = format!(
+                    "the guide has more than {most} list items; split it into several guides (--limit guide-items)"
+                );
                 return Some(Diagnostic::new(Code::Limit, message).at(i + 1, 1 + line.len() - trimmed.len()));
             }
         }
@@ -55,22 +56,28 @@ mod tests {
 
     #[test]
     fn guides_past_the_limits_are_refused_with_their_place() {
+        let defaults = Limits::default();
         let deep = format!("guide: x\nfields: {}", "[".repeat(200_000));
-        let d = check(&deep).unwrap();
+        let d = check(&deep, &defaults).unwrap();
         assert_eq!((d.code, d.location.line), (Code::Limit, Some(2)));
-        let many = format!("fields:\n{}", "  - { token: a }\n".repeat(MAX_ROWS + 1));
-        assert!(check(&many).unwrap().message.contains("more than 2000 list items"));
-        assert!(check(&"#".repeat(MAX_GUIDE_BYTES + 1)).unwrap().message.contains("bytes; at most"));
+        let many = format!("fields:\n{}", "  - { token: a }\n".repeat(2001));
+        assert!(check(&many, &defaults).unwrap().message.contains("more than 2000 list items"));
+        let big = "#".repeat(defaults.guide_bytes as usize + 1);
+        assert!(check(&big, &defaults).unwrap().message.contains("bytes; at most"));
+        // A user who needs more says so.
+        let mut more = Limits::default();
+        more.set("guide-items=3000").unwrap();
+        more.set("guide-bytes=2M").unwrap();
+        assert!(check(&many, &more).is_none() && check(&big, &more).is_none());
     }
 
     #[test]
     fn the_citrix_guide_keeps_them() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer/guide.yaml"));
-        assert!(check(&text.unwrap()).is_none());
+        assert!(check(&text.unwrap(), &Limits::default()).is_none());
         // Brackets in quotes and comments do not count.
-        assert!(
-            check("a: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\" # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n").is_none()
-        );
+        let quoted = "a: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\" # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n";
+        assert!(check(quoted, &Limits::default()).is_none());
     }
 }

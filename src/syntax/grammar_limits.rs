@@ -6,27 +6,24 @@
 //! 60 operators in a rule, bounds up to 8, parentheses 3 deep).
 
 use super::pest_file::{problem, GrammarProblem};
+use crate::limits::Limits;
 
-/// The largest grammar file, in bytes.
-pub const MAX_GRAMMAR_BYTES: usize = 256 * 1024;
-/// The largest repetition bound (`{n}`, `{n,m}`).
-pub const MAX_REPEAT: u64 = 1000;
-/// How deep parentheses and brackets may nest.
+/// How deep parentheses, brackets and block comments may nest (pest_meta's stack; not a
+/// setting).
 pub const MAX_NESTING: usize = 32;
-/// Operators (`~ | ? * + !  &`) in one rule.
-pub const MAX_OPERATORS: usize = 500;
-/// How much one rule may grow when pest_meta expands its repetitions: each `+` counts two
-/// (`e+` is `e ~ e*`), each bound `{n,m}` its largest number, multiplied over the rule. Nested
-/// repetitions multiply (`ASCII_ALPHA` followed by 33 `+` took 2 GB); the NetScaler grammar's
-/// largest rule counts 16.
-pub const MAX_EXPANSION: f64 = 100_000.0;
 
-/// Every limit the text breaks, with its place; empty when it keeps them all.
-pub fn check(text: &str) -> Vec<GrammarProblem> {
-    if text.len() > MAX_GRAMMAR_BYTES {
-        let message = format!("the grammar is {} bytes; at most {MAX_GRAMMAR_BYTES} are read", text.len());
+/// Every limit the text breaks, with its place; empty when it keeps them all. The limits
+/// that are settings (`--limit grammar-*`): size, repetition bounds, operators per rule, and
+/// expansion, where each `+` counts two (`e+` is `e ~ e*`) and each bound `{n,m}` its largest
+/// number, multiplied over the rule (nested repetitions multiply: `ASCII_ALPHA` followed by
+/// 33 `+` took 2 GB; the NetScaler grammar's largest rule counts 16).
+pub fn check(text: &str, limits: &Limits) -> Vec<GrammarProblem> {
+    if text.len() as u64 > limits.grammar_bytes {
+        let most = limits.grammar_bytes;
+        let message = format!("the grammar is {} bytes; at most {most} are read (--limit grammar-bytes)", text.len());
         return vec![problem(1, 1, message, false)];
     }
+    let max_expansion = limits.grammar_expansion as f64;
     let mut problems = Vec::new();
     let mut scan = Scan { chars: text.char_indices().peekable(), line: 1, column: 1 };
     let (mut depth, mut operators, mut rule_start) = (0usize, 0usize, (1, 1));
@@ -34,9 +31,9 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
     let grows = |expansion: &mut f64, by: f64, problems: &mut Vec<GrammarProblem>, at: (usize, usize)| {
         let before = *expansion;
         *expansion *= by.max(1.0);
-        if before <= MAX_EXPANSION && *expansion > MAX_EXPANSION {
+        if before <= max_expansion && *expansion > max_expansion {
             let message = format!(
-                "a rule's repetitions expand it more than {MAX_EXPANSION} times; bound them less, or split the rule"
+                "a rule's repetitions expand it more than {max_expansion} times; bound them less, or split the rule"
             );
             problems.push(problem(at.0, at.1, message, false));
         }
@@ -100,16 +97,17 @@ pub fn check(text: &str) -> Vec<GrammarProblem> {
                     grows(&mut expansion, 2.0, &mut problems, rule_start);
                 }
                 operators += 1;
-                if operators == MAX_OPERATORS + 1 {
-                    let message = format!("a rule has more than {MAX_OPERATORS} operators; split it into rules");
+                if operators as u64 == limits.grammar_operators + 1 {
+                    let most = limits.grammar_operators;
+                    let message = format!("a rule has more than {most} operators; split it into rules");
                     problems.push(problem(rule_start.0, rule_start.1, message, false));
                 }
             }
             '=' => (operators, rule_start, expansion) = (0, here, 1.0),
             '{' => {
                 let bound = repetition(&text[at + 1..]);
-                if let Some(bound) = bound.filter(|&b| b > MAX_REPEAT) {
-                    let message = format!("a repetition bound of {bound} is more than {MAX_REPEAT}");
+                if let Some(bound) = bound.filter(|&b| b > limits.grammar_repeat) {
+                    let message = format!("a repetition bound of {bound} is more than {}", limits.grammar_repeat);
                     problems.push(problem(here.0, here.1, message, false));
                 }
                 if let Some(bound) = bound {
@@ -191,7 +189,7 @@ mod tests {
     #[test]
     fn the_grammars_that_broke_pest_meta_are_refused_with_their_place() {
         let refused = |text: &str, says: &str| {
-            let problems = check(text);
+            let problems = check(text, &Limits::default());
             assert!(problems.iter().any(|p| p.message.contains(says) && p.line >= 1), "{text:.60}: {problems:?}");
         };
         refused("line = { \"x\"{100000} }", "bound of 100000");
@@ -200,7 +198,7 @@ mod tests {
         refused(&format!("line = {{ {} }}", vec!["\"x\""; 2000].join(" | ")), "more than 500 operators");
         refused(&format!("line = {{ {} }}", vec!["\"x\"?"; 4000].join(" ~ ")), "more than 500 operators");
         refused(&format!("line = {{ {}\"x\"{} }}", "(".repeat(40), ")".repeat(40)), "nest more than 32");
-        refused(&"a".repeat(MAX_GRAMMAR_BYTES + 1), "bytes; at most");
+        refused(&"a".repeat(256 * 1024 + 1), "bytes; at most");
         refused("line = { \"x\" } /* one /* two */", "never closed");
         refused(&format!("line = {{ ASCII_ALPHA{} }}", "+".repeat(33)), "expand it more than");
         refused("line = { ((\"x\"{1000}){1000}) }", "expand it more than");
@@ -212,9 +210,15 @@ mod tests {
     fn ordinary_grammars_keep_the_limits() {
         let netscaler =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/netscaler.pest")).unwrap();
-        assert!(check(&netscaler).is_empty(), "{:?}", check(&netscaler));
+        let defaults = Limits::default();
+        assert!(check(&netscaler, &defaults).is_empty(), "{:?}", check(&netscaler, &defaults));
         // Braces inside literals and comments are not bounds; `{` opening a rule is not one.
-        assert!(check("line = { \"{99999}\" ~ '{' } // {99999}\n").is_empty());
-        assert!(check("/* a /* nested */ comment {99999} */ line = { \"x\" }").is_empty());
+        assert!(check("line = { \"{99999}\" ~ '{' } // {99999}\n", &defaults).is_empty());
+        assert!(check("/* a /* nested */ comment {99999} */ line = { \"x\" }", &defaults).is_empty());
+        // A user who needs a larger bound says so.
+        let mut more = Limits::default();
+        more.set("grammar-repeat=5000").unwrap();
+        more.set("grammar-expansion=5000").unwrap();
+        assert!(check("line = { \"x\"{5000} }", &more).is_empty());
     }
 }

@@ -5,6 +5,7 @@
 use super::conventions::{role, Role, ValueEscape};
 use super::lint::swallowing_optionals;
 use super::{Escape, Grammar, Name, SyntaxError, Token};
+use crate::limits::Limits;
 use pest_meta::ast::RuleType;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -70,18 +71,18 @@ pub const CALL_LIMIT: usize = 10_000_000;
 
 impl PestFile {
     /// Loads and checks a grammar file. Returns the grammar (when it loads) and every problem.
-    pub fn load(path: &Path) -> (Option<PestFile>, Vec<GrammarProblem>) {
+    pub fn load(path: &Path, limits: &Limits) -> (Option<PestFile>, Vec<GrammarProblem>) {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => return (None, vec![problem(0, 0, format!("cannot read grammar: {e}"), false)]),
         };
-        PestFile::from_text(&path.to_string_lossy(), &text)
+        PestFile::from_text(&path.to_string_lossy(), &text, limits)
     }
 
     /// A grammar from its text, named `name`: what [`PestFile::load`] does once the file is read.
-    pub fn from_text(name: &str, text: &str) -> (Option<PestFile>, Vec<GrammarProblem>) {
+    pub fn from_text(name: &str, text: &str, limits: &Limits) -> (Option<PestFile>, Vec<GrammarProblem>) {
         let text = text.to_string();
-        let too_big = super::grammar_limits::check(&text);
+        let too_big = super::grammar_limits::check(&text, limits);
         if !too_big.is_empty() {
             return (None, too_big);
         }
@@ -235,19 +236,33 @@ impl Grammar for PestFile {
     }
 }
 
-/// Runs pest_meta. A panic inside it (a fault of pest_meta's that `grammar_limits` does not
-/// know yet) becomes a problem of the grammar rather than a crash of a collector reloading
-/// it; fuzzing builds let it panic, so that the fuzzer finds it and a guard is written.
-fn outside_pest_meta<T>(run: impl FnOnce() -> T) -> Result<T, String> {
-    #[cfg(fuzzing)]
-    return Ok(run());
-    #[cfg(not(fuzzing))]
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|panic| {
-        let why = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        format!("pest_meta failed on this grammar ({why}); simplify the rule, and report it to pest")
+/// The stack pest_meta runs on. Its parser, validator and optimizer recurse over a rule's
+/// shape, so the ceilings of `--limit grammar-*` are what this stack holds (measured in a
+/// debug build, which takes more stack per call than a release one); only the pages it
+/// touches are memory.
+const PEST_META_STACK: usize = 256 << 20;
+
+/// Runs pest_meta on a thread of its own with [`PEST_META_STACK`], so that what a grammar
+/// may be does not depend on the thread that loads it (a reload, a worker). A panic inside
+/// it (a fault of pest_meta's that `grammar_limits` does not know yet) becomes a problem of
+/// the grammar rather than a crash of a collector reloading it; fuzzing builds let it go on,
+/// so that the fuzzer finds it and a guard is written.
+fn outside_pest_meta<T: Send>(run: impl FnOnce() -> T + Send) -> Result<T, String> {
+    std::thread::scope(|s| {
+        let thread = std::thread::Builder::new().name("pest_meta".into()).stack_size(PEST_META_STACK);
+        let handle = thread.spawn_scoped(s, run).map_err(|e| format!("cannot start pest_meta: {e}"))?;
+        handle.join().map_err(|panic| {
+            #[cfg(fuzzing)]
+            std::panic::resume_unwind(panic);
+            #[cfg(not(fuzzing))]
+            {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                format!("pest_meta failed on this grammar ({why}); simplify the rule, and report it to pest")
+            }
+        })
     })
 }

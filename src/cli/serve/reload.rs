@@ -46,6 +46,9 @@ impl Reloader {
         };
         std::thread::Builder::new()
             .name("xdrmap-reload".into())
+            // The stack the first compile had (the main thread's), so that a guide that
+            // compiled at startup compiles on reload.
+            .stack_size(xdrmap::pipeline::STACK_BYTES)
             .spawn(move || {
                 let _watcher = watcher;
                 self.serve(rx);

@@ -8,13 +8,15 @@ impl GuideCompiler<'_> {
     pub(super) fn expression(&mut self, source: &str, at: &RowAt, earlier: &[Field]) -> Option<Expression> {
         // minijinja's compiler recurses once per term: a long enough expression overflows
         // the stack (30,000 terms did), so the length is checked before it is called.
-        if source.len() > MAX_EXPR_BYTES {
-            let message = format!("the expression is {} bytes; at most {MAX_EXPR_BYTES} are compiled", source.len());
-            self.problem(Code::Limit, message, at, "expr").hint =
-                Some("split the work over several rows, each reading the one before".into());
+        let most = self.limits.expr_bytes;
+        if source.len() as u64 > most {
+            let message = format!("the expression is {} bytes; at most {most} are compiled", source.len());
+            self.problem(Code::Limit, message, at, "expr").hint = Some(
+                "split the work over several rows, each reading the one before, or raise --limit expr-bytes".into(),
+            );
             return None;
         }
-        let env = expression_env();
+        let env = expression_env(self.limits.expr_fuel);
         let compiled = match env.compile_expression_owned(source.to_string()) {
             Ok(c) => c,
             Err(e) => {
@@ -50,24 +52,24 @@ impl GuideCompiler<'_> {
     }
 }
 
-/// The longest expression compiled, in bytes.
-pub const MAX_EXPR_BYTES: usize = 4096;
-
-/// Instructions one evaluation may run (minijinja's fuel): loops end, not the run.
-pub const EXPR_FUEL: u64 = 100_000;
-
-/// The environment every expression is compiled in: strict about undefined values, with a
-/// budget per evaluation, and without `indent`, whose width is a size it would allocate.
+/// The environment expressions are compiled in: strict about undefined values, with `fuel`
+/// instructions per evaluation, and without `indent`, whose width is a size it would allocate.
 ///
-/// minijinja expressions borrow their environment; the environment is created once per
-/// process and lives as long as it (plans compiled later, e.g. on reload, share it).
-fn expression_env() -> &'static minijinja::Environment<'static> {
-    static ENV: once_cell::sync::Lazy<minijinja::Environment<'static>> = once_cell::sync::Lazy::new(|| {
-        let mut env = minijinja::Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.set_fuel(Some(EXPR_FUEL));
-        env.remove_filter("indent");
-        env
-    });
-    &ENV
+/// minijinja expressions borrow their environment, so it lives as long as the process: one
+/// per fuel value the process uses (a run sets one with `--limit expr-fuel`; plans compiled on
+/// reload share it), never one per plan.
+fn expression_env(fuel: u64) -> &'static minijinja::Environment<'static> {
+    static ENVS: std::sync::Mutex<Vec<(u64, &'static minijinja::Environment<'static>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut envs = ENVS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, env)) = envs.iter().find(|(f, _)| *f == fuel) {
+        return env;
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_fuel(Some(fuel));
+    env.remove_filter("indent");
+    let env: &'static minijinja::Environment<'static> = Box::leak(Box::new(env));
+    envs.push((fuel, env));
+    env
 }

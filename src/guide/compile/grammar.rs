@@ -48,7 +48,7 @@ impl GuideCompiler<'_> {
                 return None;
             }
         }
-        let (grammar, problems) = PestFile::load(&path);
+        let (grammar, problems) = PestFile::load(&path, self.limits);
         for p in problems {
             let code = if p.warning { Code::PegSwallow } else { Code::Grammar };
             let mut d = Diagnostic::new(code, p.message).in_file(&path);

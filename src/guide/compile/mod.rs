@@ -15,6 +15,7 @@ use super::locate::{key_position, row_lines};
 use super::plan::{Device, Field, Guide, Plan, Producer, Slots};
 use super::spec::{GuideSpec, TokenSpec};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
+use crate::limits::Limits;
 use crate::model::Model;
 use crate::syntax::{transport, Grammar};
 use crate::value::Type;
@@ -26,13 +27,25 @@ use std::path::Path;
 ///
 /// # Errors
 /// All the diagnostics of all the guides: every error, then every warning.
-pub fn compile(sources: &[GuideSource], mut grammars: Vec<Box<dyn Grammar>>) -> Result<Plan, Diagnostics> {
+pub fn compile(sources: &[GuideSource], grammars: Vec<Box<dyn Grammar>>) -> Result<Plan, Diagnostics> {
+    compile_with(sources, grammars, &Limits::default())
+}
+
+/// [`compile`] within `limits` instead of the defaults (`--limit`).
+///
+/// # Errors
+/// All the diagnostics of all the guides: every error, then every warning.
+pub fn compile_with(
+    sources: &[GuideSource],
+    mut grammars: Vec<Box<dyn Grammar>>,
+    limits: &Limits,
+) -> Result<Plan, Diagnostics> {
     let model = Model::builtin();
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut guides: Vec<Guide> = Vec::new();
     for source in sources {
-        if let Some(d) = super::limits::check(&source.text) {
+        if let Some(d) = super::limits::check(&source.text, limits) {
             problems.push(d.in_file(&source.file));
             continue;
         }
@@ -42,6 +55,7 @@ pub fn compile(sources: &[GuideSource], mut grammars: Vec<Box<dyn Grammar>>) -> 
                     source,
                     model,
                     grammars: &mut grammars,
+                    limits,
                     problems: &mut problems,
                     warnings: &mut warnings,
                 };
@@ -82,6 +96,7 @@ struct GuideCompiler<'a> {
     source: &'a GuideSource,
     model: &'a Model,
     grammars: &'a mut Vec<Box<dyn Grammar>>,
+    limits: &'a Limits,
     problems: &'a mut Vec<Diagnostic>,
     #[cfg_attr(not(feature = "runtime-grammars"), allow(dead_code))]
     warnings: &'a mut Vec<Diagnostic>,
