@@ -313,3 +313,38 @@ fn a_grammar_outside_the_guides_folder_is_refused() {
         assert_eq!(stderr.contains("outside the guide's folder"), refused, "{grammar}: {stderr}");
     }
 }
+
+/// A grammar file loaded beside the built-in guides changes nothing of what the built-in
+/// grammar accepts: pest's call limit is process-wide, and it used to be set only when a
+/// `.pest` file was loaded, so a line needing more than the limit's rule calls mapped alone
+/// and was rejected beside a device with its own grammar.
+#[test]
+fn a_grammar_file_beside_the_built_in_guides_changes_nothing() {
+    let dir = fresh_dir("call-limit-everywhere");
+    let both = dir.join("both");
+    std::fs::create_dir_all(both.join("citrix")).unwrap();
+    std::fs::create_dir_all(both.join("acme")).unwrap();
+    let citrix = concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer/guide.yaml");
+    std::fs::copy(citrix, both.join("citrix/guide.yaml")).unwrap();
+    std::fs::write(both.join("acme/acme_gate.pest"), GRAMMAR).unwrap();
+    std::fs::write(both.join("acme/guide.yaml"), GUIDE).unwrap();
+    // 1.5 MB of short pairs take more than the 10 million rule calls of the limit.
+    let line =
+        format!("<134> 05/19/2024:22:07:41 GMT lb 0-PPE-1 : default SSLVPN LOGIN 1 0 : {}\n", "a b - ".repeat(262_144));
+    std::fs::write(dir.join("long.log"), &line).unwrap();
+    let outcome = |mapping: Option<&str>| {
+        let mut args = vec!["map", "--max-line", "2M", "long.log", "-o", "/dev/null", "--rejects", "rejects.jsonl"];
+        args.extend(mapping.map(|m| ["--mapping", m]).into_iter().flatten());
+        let out = xdrmap(&args, &dir, None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let rejects = std::fs::read_to_string(dir.join("rejects.jsonl")).unwrap();
+        let codes: Vec<String> = rejects
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["code"].as_str().unwrap().to_string())
+            .collect();
+        codes
+    };
+    let alone = outcome(None);
+    assert_eq!(alone, vec!["R302"], "the built-in guides alone keep the call limit");
+    assert_eq!(outcome(Some("both")), alone, "a .pest guide beside them changes nothing");
+}

@@ -32,7 +32,11 @@ pub(super) fn select<'a>(
                 Ok(()) => tokenized = Some(guide.grammar),
                 Err(e) => {
                     tokenized = None;
-                    failure.get_or_insert((guide.grammar, e));
+                    // The first grammar's reason, unless a later one ran out of rule calls:
+                    // the line may fit that one, which says more than another's mismatch.
+                    if failure.as_ref().map_or(true, |(_, first)| e.limit && !first.limit) {
+                        failure = Some((guide.grammar, e));
+                    }
                     continue;
                 }
             }
