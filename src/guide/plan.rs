@@ -251,7 +251,9 @@ pub struct Expression {
 
 /// A fast hasher for the short device keys looked up once per token (FxHash's mixing step).
 /// Keys come from the device, but a slot table holds only the guide's own keys, so a
-/// collision-flooding line can only slow its own lookup down.
+/// collision-flooding line can only slow its own lookup down. It is not for tables a line
+/// fills: the low bits of its hash follow a key's first bytes, and such keys are easy to
+/// write (the grouping of unmapped keys uses a keyed hash).
 #[derive(Default, Clone, Copy)]
 pub struct KeyHasher(u64);
 
