@@ -284,3 +284,29 @@ fn the_fast_pairs_rule_reads_what_pairs_reads() {
     }
     assert!(fast_lines > 100, "only {fast_lines} lines with pairs");
 }
+
+/// pest's `PEEK` and `POP` panic on an empty stack; a grammar file's fail instead, and match
+/// what they always matched when something was pushed (found by the grammar fuzz target).
+#[cfg(feature = "runtime-grammars")]
+#[test]
+fn stack_operations_on_an_empty_stack_fail_the_line_not_the_process() {
+    use xdrmap::syntax::pest_file::PestFile;
+    let load = |text: &str| {
+        let (grammar, problems) = PestFile::from_text("stack.pest", text, &xdrmap::limits::Limits::default());
+        grammar.unwrap_or_else(|| panic!("{problems:?}"))
+    };
+    let fits = |g: &PestFile, line: &str| g.tokenize(line, &mut Vec::new()).is_ok();
+    let word = "word = @{ ASCII_ALPHA+ }\n";
+    let pushed = load(&format!("line = {{ PUSH(word) ~ \" \" ~ POP ~ \" \" ~ PEEK_ALL }}\n{word}"));
+    assert!(fits(&pushed, "ab ab "), "POP matches what was pushed");
+    assert!(!fits(&pushed, "ab cd "), "POP refuses anything else");
+    let peeked = load(&format!("line = {{ PUSH(word) ~ \" \" ~ PEEK ~ \" \" ~ POP }}\n{word}"));
+    assert!(fits(&peeked, "ab ab ab"));
+    assert!(!fits(&peeked, "ab ab cd"));
+    for empty in ["line = { word ~ PEEK }", "line = { word ~ POP }", "line = { word ~ (POP | \"!\") }"] {
+        let g = load(&format!("{empty}\n{word}"));
+        assert!(!fits(&g, "ab"), "{empty}: nothing was pushed");
+    }
+    let g = load(&format!("line = {{ word ~ (POP | \"!\") }}\n{word}"));
+    assert!(fits(&g, "ab!"), "a failed POP lets the next choice try");
+}

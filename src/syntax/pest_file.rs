@@ -86,7 +86,13 @@ impl PestFile {
         if !too_big.is_empty() {
             return (None, too_big);
         }
-        let optimized = match outside_pest_meta(|| pest_meta::parse_and_optimize(&text)) {
+        let loaded = outside_pest_meta(|| {
+            pest_meta::parse_and_optimize(&text).map(|(names, mut rules)| {
+                rules.iter_mut().for_each(|r| defuse_stack(&mut r.expr));
+                (names, rules)
+            })
+        });
+        let optimized = match loaded {
             Err(fault) => return (None, vec![problem(1, 1, fault, false)]),
             Ok(Ok((_, rules))) => rules,
             Ok(Err(errors)) => {
@@ -233,6 +239,27 @@ impl Grammar for PestFile {
             out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start: line.len() });
         }
         Ok(())
+    }
+}
+
+/// Makes a grammar's stack operations fail instead of panicking: pest's `PEEK` and `POP`
+/// panic on an empty stack (found by the grammar fuzz target: `key ~ PEEK` with nothing
+/// pushed took the process down on the first line), while a peek slice does not. So `PEEK`
+/// becomes `PEEK[-1..]` and `POP` becomes `PEEK[-1..] ~ DROP`, which match the same text on a
+/// stack that has a top and fail on one that has none. The match is exhaustive, so that a
+/// new kind of expression cannot slip past it.
+fn defuse_stack(expr: &mut pest_meta::optimizer::OptimizedExpr) {
+    use pest_meta::optimizer::OptimizedExpr as E;
+    let top = || E::PeekSlice(-1, None);
+    match expr {
+        E::Ident(name) if name == "PEEK" => *expr = top(),
+        E::Ident(name) if name == "POP" => *expr = E::Seq(Box::new(top()), Box::new(E::Ident("DROP".into()))),
+        E::Str(_) | E::Insens(_) | E::Range(..) | E::Ident(_) | E::PeekSlice(..) | E::Skip(_) => {}
+        E::PosPred(e) | E::NegPred(e) | E::Opt(e) | E::Rep(e) | E::Push(e) | E::RestoreOnErr(e) => defuse_stack(e),
+        E::Seq(a, b) | E::Choice(a, b) => {
+            defuse_stack(a);
+            defuse_stack(b);
+        }
     }
 }
 
