@@ -6,7 +6,9 @@
 //!   sorted by folder name (the order in which built-in guides claim lines);
 //! - `grammar_<name>.rs` per `.pest` file: `FIELDS` (the fields the grammar names, in the order
 //!   its rules are written) and `kind(Rule) -> Kind` (what each rule's pair is for the engine),
-//!   included by the module that derives the grammar's parser.
+//!   included by the module that derives the grammar's parser;
+//! - `scanner_<name>.rs` per `.pest` file: the grammar compiled into a direct scanner, one
+//!   function per rule (`build/scanner.rs`), included beside it.
 //!
 //! The token conventions are those of `grammar/README.md`, by rule name as
 //! `src/syntax/conventions.rs` (shared with the loader of `.pest` files) says. Silent rules
@@ -15,6 +17,8 @@
 
 #[path = "src/syntax/conventions.rs"]
 mod conventions;
+#[path = "build/scanner.rs"]
+mod scanner;
 
 use conventions::{role, Role};
 use pest_meta::ast::{Expr, Rule as AstRule, RuleType};
@@ -27,11 +31,15 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo::rerun-if-changed=mappings");
     println!("cargo::rerun-if-changed=grammar");
+    println!("cargo::rerun-if-changed=build");
     write(&out.join("devices.rs"), &devices(&root.join("mappings")));
     for pest in files_with_extension(&root.join("grammar"), "pest") {
         println!("cargo::rerun-if-changed={}", pest.display());
         let name = pest.file_stem().and_then(|s| s.to_str()).expect("a grammar file name is UTF-8");
         write(&out.join(format!("grammar_{name}.rs")), &token_table(&pest));
+        let text = std::fs::read_to_string(&pest).unwrap_or_else(|e| panic!("cannot read {}: {e}", pest.display()));
+        let file = format!("{name}.pest");
+        write(&out.join(format!("scanner_{name}.rs")), &scanner::scanner(&file, &text));
     }
 }
 

@@ -13,6 +13,7 @@ mod lint;
 mod netscaler;
 #[cfg(feature = "runtime-grammars")]
 pub mod pest_file;
+pub mod scan;
 pub mod transport;
 
 pub use netscaler::NetScaler;
