@@ -15,6 +15,11 @@ fn threads() {
 }
 
 #[test]
+fn scanner() {
+    insta::glob!("../fuzz/regressions/scanner", "*.*", |path| xdrmap::fuzzing::scanner(&std::fs::read(path).unwrap()));
+}
+
+#[test]
 fn guide() {
     insta::glob!("../fuzz/regressions/guide", "*.*", |path| xdrmap::fuzzing::guide(&std::fs::read(path).unwrap()));
 }

@@ -34,7 +34,7 @@ pub enum Name<'a> {
 }
 
 /// One token of a line: its name, its text (borrowed) and where it starts.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Token<'a> {
     /// The key or the field.
     pub name: Name<'a>,
