@@ -2,8 +2,7 @@
 //! the tokenizer line by line and in one pass per chunk, the engine (one-pass tokenizer +
 //! plan + JSON, `Mapper::map_batch` on the chunks of `sources::Chunker`, as `xdrmap map` runs
 //! them) and the ratio between them. Run:
-//! `cargo bench --bench stages` (add `--no-default-features` for the build without run-time
-//! grammars).
+//! `cargo bench --bench stages`.
 //!
 //! Input: `XDRMAP_BENCH_CORPUS` (default `/tmp/corpus-bench.log`, made with
 //! `python3 ../shared/bench/gen_corpus.py -n 200000 -o /tmp/corpus-bench.log`).
@@ -33,7 +32,6 @@ fn main() {
     let rounds: usize = std::env::var("XDRMAP_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     let only = std::env::var("XDRMAP_BENCH_ONLY").ok();
     let wanted = |stage: &str| only.as_deref().map_or(true, |o| o == stage);
-    #[cfg(feature = "runtime-grammars")]
     let runtime = {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/netscaler.pest");
         xdrmap::syntax::pest_file::PestFile::load(std::path::Path::new(path), &xdrmap::limits::Limits::default())
@@ -70,7 +68,6 @@ fn main() {
                 n
             }));
         }
-        #[cfg(feature = "runtime-grammars")]
         if wanted("vm") {
             vm.push(time(|| tokenize_by_line(&runtime, &lines)));
         }

@@ -129,7 +129,6 @@ pub fn guide(data: &[u8]) {
 /// Any text as a `.pest` grammar (up to the first NUL), the rest as lines: it loads or is
 /// refused with problems, and a grammar that loads tokenizes each line alike in one pass and
 /// line by line.
-#[cfg(feature = "runtime-grammars")]
 pub fn grammar(data: &[u8]) {
     use crate::syntax::pest_file::PestFile;
     use crate::syntax::{tokenize_each_line, Grammar};

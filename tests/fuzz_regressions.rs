@@ -24,7 +24,6 @@ fn guide() {
     insta::glob!("../fuzz/regressions/guide", "*.*", |path| xdrmap::fuzzing::guide(&std::fs::read(path).unwrap()));
 }
 
-#[cfg(feature = "runtime-grammars")]
 #[test]
 fn grammar() {
     insta::glob!("../fuzz/regressions/grammar", "*.*", |path| xdrmap::fuzzing::grammar(&std::fs::read(path).unwrap()));

@@ -5,7 +5,6 @@ use xdrmap::syntax::{strip_line_ending, Grammar, Name, NetScaler, Token};
 use xdrmap::value::net::split_ip_port;
 use xdrmap::value::text::unescape;
 
-#[cfg(feature = "runtime-grammars")]
 mod common;
 
 const HEADER: &str = "<134> 07/08/2024:01:31:08 GMT ns1 0-PPE-0 : default TCP CONN_TERMINATE 111222444 0 :  ";
@@ -247,7 +246,6 @@ fn a_batch_tokenizes_each_line_as_the_line_alone() {
 
 /// `pairs_fast` is a shortcut: on every known line the grammar must give the tokens it gives
 /// without it. The grammar without the shortcut is loaded at run time (pest_vm).
-#[cfg(feature = "runtime-grammars")]
 #[test]
 fn the_fast_pairs_rule_reads_what_pairs_reads() {
     use xdrmap::syntax::pest_file::PestFile;
@@ -287,7 +285,6 @@ fn the_fast_pairs_rule_reads_what_pairs_reads() {
 
 /// pest's `PEEK` and `POP` panic on an empty stack; a grammar file's fail instead, and match
 /// what they always matched when something was pushed (found by the grammar fuzz target).
-#[cfg(feature = "runtime-grammars")]
 #[test]
 fn stack_operations_on_an_empty_stack_fail_the_line_not_the_process() {
     use xdrmap::syntax::pest_file::PestFile;

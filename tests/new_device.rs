@@ -1,4 +1,3 @@
-#![cfg(feature = "runtime-grammars")]
 //! A device xdrmap has never seen, taken from nothing to passing `check` and `test` with data
 //! files only: its own YAML guide, its own `.pest` grammar and its own cases; then `map` and
 //! `explain` on it. Also: the PEG pitfall warning of `check`.

@@ -4,14 +4,10 @@
 //! - a `key` (or `key_*`) token opens a pair, the next `value` (or `value_*`) token closes it;
 //! - every other token is a field the grammar names itself, read by a guide as `@rule`.
 
-#[cfg(feature = "runtime-grammars")]
 mod conventions;
-#[cfg(feature = "runtime-grammars")]
 pub mod grammar_limits;
-#[cfg(feature = "runtime-grammars")]
 mod lint;
 mod netscaler;
-#[cfg(feature = "runtime-grammars")]
 pub mod pest_file;
 pub mod scan;
 pub mod transport;
@@ -148,7 +144,6 @@ pub fn tokenize_each_line<'a, G: Grammar + ?Sized>(
 pub fn builtin_grammars() -> Vec<Box<dyn Grammar>> {
     // The budget of rule calls per parse is process-wide in pest: set it before any grammar
     // runs, so that a run with a grammar file and one without accept the same lines.
-    #[cfg(feature = "runtime-grammars")]
     pest::set_call_limit(std::num::NonZeroUsize::new(pest_file::CALL_LIMIT));
     vec![Box::new(NetScaler)]
 }

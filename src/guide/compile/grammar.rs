@@ -27,7 +27,6 @@ impl GuideCompiler<'_> {
     }
 
     /// Loads a guide's own `.pest` grammar (once per file), reporting its problems here.
-    #[cfg(feature = "runtime-grammars")]
     pub(super) fn grammar_file(&mut self, name: &str) -> Option<usize> {
         use crate::syntax::pest_file::{check_grammar_place, grammar_path, PestFile};
         let path = grammar_path(&self.source.file, name);
@@ -64,16 +63,6 @@ impl GuideCompiler<'_> {
         let grammar = grammar?;
         self.grammars.push(Box::new(grammar));
         Some(self.grammars.len() - 1)
-    }
-
-    #[cfg(not(feature = "runtime-grammars"))]
-    pub(super) fn grammar_file(&mut self, name: &str) -> Option<usize> {
-        let d = Diagnostic::new(Code::UnknownGrammar, format!("grammar file '{name}' cannot be loaded"))
-            .in_file(&self.source.file)
-            .path("match.grammar")
-            .hint("this xdrmap was built without the `runtime-grammars` feature");
-        self.problems.push(d);
-        None
     }
 
     pub(super) fn claim(&mut self, spec: &GuideSpec, grammar: Option<usize>) -> Claim {

@@ -98,7 +98,6 @@ struct GuideCompiler<'a> {
     grammars: &'a mut Vec<Box<dyn Grammar>>,
     limits: &'a Limits,
     problems: &'a mut Vec<Diagnostic>,
-    #[cfg_attr(not(feature = "runtime-grammars"), allow(dead_code))]
     warnings: &'a mut Vec<Diagnostic>,
 }
 
