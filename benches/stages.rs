@@ -1,13 +1,14 @@
 //! Throughput of each stage on the generated NetScaler corpus, side by side in one run:
 //! the tokenizer line by line and in one pass per chunk, the engine (one-pass tokenizer +
 //! plan + JSON, `Mapper::map_batch` on the chunks of `sources::Chunker`, as `xdrmap map` runs
-//! them) and the ratio between them. Run:
+//! them), the grammar file loaded at run time (interpreter, and pest_vm alone) and the ratios
+//! between them. Run:
 //! `cargo bench --bench stages`.
 //!
 //! Input: `XDRMAP_BENCH_CORPUS` (default `/tmp/corpus-bench.log`, made with
 //! `python3 ../shared/bench/gen_corpus.py -n 200000 -o /tmp/corpus-bench.log`).
-//! `XDRMAP_BENCH_ROUNDS` (default 5); `XDRMAP_BENCH_ONLY=lines|chunks|engine|vm` runs one
-//! stage, for a profiler.
+//! `XDRMAP_BENCH_ROUNDS` (default 5); `XDRMAP_BENCH_ONLY=lines|chunks|engine|interpreter|vm`
+//! runs one stage, for a profiler.
 
 use std::time::{Duration, Instant};
 use xdrmap::guide::{builtin_sources, compile};
@@ -38,7 +39,8 @@ fn main() {
             .0
             .expect("netscaler.pest loads at run time")
     };
-    let (mut by_line, mut by_chunk, mut engine, mut vm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut by_line, mut by_chunk, mut engine) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut interpreted, mut vm) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         // The stages alternate in one run, so that a noisy neighbour hits all of them.
         if wanted("lines") {
@@ -68,8 +70,19 @@ fn main() {
                 n
             }));
         }
+        if wanted("interpreter") {
+            interpreted.push(time(|| tokenize_by_line(&runtime, &lines)));
+        }
         if wanted("vm") {
-            vm.push(time(|| tokenize_by_line(&runtime, &lines)));
+            vm.push(time(|| {
+                let (mut out, mut n): (Vec<Token<'_>>, usize) = (Vec::new(), 0);
+                for line in &lines {
+                    if runtime.tokenize_with_vm(line, &mut out).is_ok() {
+                        n += out.len();
+                    }
+                }
+                n
+            }));
         }
     }
     let report = |name: &str, runs: &mut Vec<Duration>| -> Option<f64> {
@@ -89,6 +102,7 @@ fn main() {
     let l = report("tokenize, line by line", &mut by_line);
     let c = report("tokenize, one pass per 256 KiB", &mut by_chunk);
     let e = report("engine: tokenize + map + JSON", &mut engine);
+    let i = report("tokenize, run-time grammar (interpreter)", &mut interpreted);
     let v = report("tokenize, run-time grammar (pest_vm)", &mut vm);
     if let (Some(l), Some(c)) = (l, c) {
         println!("one pass per chunk saves {:.0}% of the tokenizer's time", (l - c) / l * 100.0);
@@ -96,8 +110,11 @@ fn main() {
     if let (Some(c), Some(e)) = (c, e) {
         println!("mapping and output cost {:.0}% of the tokenizer's time", (e - c) / c * 100.0);
     }
-    if let (Some(l), Some(v)) = (l, v) {
-        println!("the grammar loaded at run time takes {:.1}x the compiled grammar's time", v / l);
+    if let (Some(l), Some(i)) = (l, i) {
+        println!("the grammar loaded at run time takes {:.1}x the compiled grammar's time", i / l);
+    }
+    if let (Some(i), Some(v)) = (i, v) {
+        println!("the interpreter is {:.1}x as fast as pest_vm", v / i);
     }
 }
 

@@ -128,7 +128,8 @@ pub fn guide(data: &[u8]) {
 
 /// Any text as a `.pest` grammar (up to the first NUL), the rest as lines: it loads or is
 /// refused with problems, and a grammar that loads tokenizes each line alike in one pass and
-/// line by line.
+/// line by line, and the interpreter reads each line as pest_vm does (the same verdict and
+/// tokens on every line it decides).
 pub fn grammar(data: &[u8]) {
     use crate::syntax::pest_file::PestFile;
     use crate::syntax::{tokenize_each_line, Grammar};
@@ -141,6 +142,19 @@ pub fn grammar(data: &[u8]) {
     let (mut each, mut each_lines) = (Vec::new(), Vec::new());
     tokenize_each_line(&grammar, &lines, &mut each, &mut each_lines);
     assert_eq!(one_lines.len(), each_lines.len());
+    let (mut interpreted, mut by_vm) = (Vec::new(), Vec::new());
+    for line in lines.split('\n') {
+        let verdict = grammar.tokenize_with_interpreter(line, &mut interpreted);
+        let accepted = grammar.tokenize_with_vm(line, &mut by_vm).is_ok();
+        match verdict {
+            Some(true) => {
+                assert!(accepted, "the interpreter accepts a line pest_vm rejects: {line:?}");
+                assert_eq!(interpreted, by_vm, "the interpreter and pest_vm read {line:?} otherwise");
+            }
+            Some(false) => assert!(!accepted, "pest_vm accepts a line the interpreter rejects: {line:?}"),
+            None => {} // the interpreter gave up (its budget): pest_vm's verdict stands
+        }
+    }
 }
 
 /// A stream framed whole and framed in pieces gives the same frames, and no message is longer

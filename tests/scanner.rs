@@ -1,5 +1,5 @@
 //! The scanner build.rs compiles from `grammar/netscaler.pest` is held to the pest_derive
-//! parser of the same file: on every line it decides, the same tokens (names, values,
+//! parser of the same file, and the interpreter of grammars loaded at run time to pest_vm: on every line it decides, the same tokens (names, values,
 //! escapes, offsets); every line pest accepts, it decides; line by line and in batches. The
 //! lines: the guide cases, the sample, the shared corpus, 20,000 lines of the bench corpus,
 //! broken lines, and every line cut short and with bytes changed.
@@ -7,6 +7,8 @@
 mod common;
 
 use std::path::Path;
+use xdrmap::limits::Limits;
+use xdrmap::syntax::pest_file::PestFile;
 use xdrmap::syntax::{Grammar, LineTokens, NetScaler, Token};
 
 fn known_lines() -> Vec<String> {
@@ -101,4 +103,49 @@ fn batches_read_as_pest_reads_them() {
 
 fn tokens_of<'a>(line: &LineTokens, all: &[Token<'a>]) -> Option<Vec<Token<'a>>> {
     line.tokens.clone().map(|r| all[r].to_vec())
+}
+
+/// The grammar fuzz target's seeds written for the interpreter (`interp-*.bin`: a grammar, a
+/// NUL, lines) replay through its property in `tests/fuzz_regressions.rs`; this holds them to
+/// being worth it: each grammar loads, runs on the interpreter, and has lines it accepts and
+/// lines it rejects, each decided.
+#[test]
+fn the_interpreter_seeds_exercise_the_interpreter() {
+    insta::glob!("../fuzz/regressions/grammar", "interp-*.bin", |path| {
+        let data = std::fs::read(path).unwrap();
+        let split = data.iter().position(|&b| b == 0).unwrap();
+        let text = String::from_utf8(data[..split].to_vec()).unwrap();
+        let lines = String::from_utf8(data[split + 1..].to_vec()).unwrap();
+        let (grammar, problems) = PestFile::from_text("seed.pest", &text, &Limits::default());
+        let grammar = grammar.unwrap_or_else(|| panic!("{problems:?}"));
+        assert!(grammar.interpreted(), "{}: the interpreter does not run it", path.display());
+        let mut out = Vec::new();
+        let verdicts: Vec<Option<bool>> =
+            lines.split('\n').map(|l| grammar.tokenize_with_interpreter(l, &mut out)).collect();
+        assert!(verdicts.contains(&Some(true)) && verdicts.contains(&Some(false)), "{}: {verdicts:?}", path.display());
+        assert!(!verdicts.contains(&None), "{}: {verdicts:?}", path.display());
+    });
+}
+
+/// `grammar/netscaler.pest` loaded at run time: the interpreter and pest_vm read the known
+/// lines and their variants alike (pest_vm is slow, so a share of them).
+#[test]
+fn the_interpreter_reads_netscaler_lines_as_pest_vm_does() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammar/netscaler.pest");
+    let (grammar, problems) = PestFile::load(&path, &Limits::default());
+    let grammar = grammar.unwrap_or_else(|| panic!("{problems:?}"));
+    assert!(grammar.interpreted());
+    let mut lines: Vec<String> = known_lines().into_iter().step_by(7).collect();
+    lines.extend(variants(&lines.clone()).into_iter().step_by(3));
+    let (mut accepted, mut interpreted, mut by_vm) = (0, Vec::new(), Vec::new());
+    for line in &lines {
+        let verdict = grammar.tokenize_with_interpreter(line, &mut interpreted);
+        let vm = grammar.tokenize_with_vm(line, &mut by_vm).is_ok();
+        assert_eq!(verdict, Some(vm), "the interpreter and pest_vm disagree on accepting {line:?}");
+        if vm {
+            assert_eq!(interpreted, by_vm, "other tokens for {line:?}");
+            accepted += 1;
+        }
+    }
+    assert!(accepted > lines.len() / 3, "{accepted} of {} lines accepted", lines.len());
 }

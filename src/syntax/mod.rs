@@ -6,6 +6,7 @@
 
 mod conventions;
 pub mod grammar_limits;
+mod interpret;
 mod lint;
 mod netscaler;
 pub mod pest_file;

@@ -1,12 +1,17 @@
-//! Grammars loaded at startup from a `.pest` file (pest_meta + pest_vm), so that a device with
-//! a new syntax is added with data files only. They follow the token conventions of the
-//! compiled grammars (see `grammar/README.md`); the entry rule is `line`.
+//! Grammars loaded at startup from a `.pest` file, so that a device with a new syntax is added
+//! with data files only: pest_meta reads and optimizes the file, the interpreter
+//! (`interpret.rs`) reads the lines it matches, pest_vm gives the verdict and the reason on
+//! every other line. They follow the token conventions of the compiled grammars (see
+//! `grammar/README.md`); the entry rule is `line`.
 
 use super::conventions::{role, Role, ValueEscape};
+use super::interpret::{Program, EOI};
 use super::lint::swallowing_optionals;
+use super::scan::Scan;
 use super::{Escape, Grammar, Name, SyntaxError, Token};
 use crate::limits::Limits;
 use pest_meta::ast::RuleType;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,6 +20,10 @@ use std::sync::Mutex;
 pub struct PestFile {
     name: String,
     vm: pest_vm::Vm,
+    /// The grammar for the interpreter, unless it uses what the interpreter does not run.
+    program: Option<Program>,
+    /// What each rule's pair is, by the rule's index in the program.
+    rule_kinds: Vec<Option<Kind>>,
     /// Field names (rule names), interned so that [`Grammar::fields`] can lend them.
     fields: Vec<&'static str>,
     kinds: HashMap<String, Kind>,
@@ -149,7 +158,10 @@ impl PestFile {
             return (None, problems);
         }
         let name = name.to_string();
-        (Some(PestFile { name, vm: pest_vm::Vm::new(optimized), fields, kinds }), problems)
+        let program = Program::compile(&optimized).ok();
+        let rule_kinds = optimized.iter().map(|r| kinds.get(&r.name).copied()).collect();
+        let vm = pest_vm::Vm::new(optimized);
+        (Some(PestFile { name, vm, program, rule_kinds, fields, kinds }), problems)
     }
 }
 
@@ -207,6 +219,53 @@ impl Grammar for PestFile {
     }
 
     fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
+        if self.tokenize_with_interpreter(line, out) == Some(true) {
+            return Ok(());
+        }
+        self.tokenize_with_vm(line, out)
+    }
+}
+
+thread_local! {
+    /// The interpreter's pairs for the line at hand, reused from line to line.
+    static PAIRS: RefCell<Vec<(u32, usize, usize)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl PestFile {
+    /// Whether the interpreter runs this grammar (else every line is pest_vm's).
+    pub fn interpreted(&self) -> bool {
+        self.program.is_some()
+    }
+
+    /// The interpreter alone: whether the line matches, its tokens in `out` when it does;
+    /// `None` when the interpreter does not run this grammar or gave up on the line (its
+    /// budget). For the tests and fuzzing that hold it to pest_vm.
+    #[doc(hidden)]
+    pub fn tokenize_with_interpreter<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Option<bool> {
+        out.clear();
+        let program = self.program.as_ref()?;
+        PAIRS.with_borrow_mut(|pairs| {
+            let mut s = Scan::new(line, pairs);
+            if !program.run(&mut s)? {
+                return Some(false);
+            }
+            let mut open_key = None;
+            for &(rule, start, end) in pairs.iter() {
+                if let Some(Some(kind)) = self.rule_kinds.get(rule as usize).filter(|_| rule != EOI) {
+                    push(out, &mut open_key, *kind, &line[start..end], start);
+                }
+            }
+            close(out, open_key, line.len());
+            Some(true)
+        })
+    }
+
+    /// pest_vm alone: the reference the interpreter is held to, and the verdict on every line
+    /// the interpreter does not match.
+    ///
+    /// # Errors
+    /// Where the line stops fitting the grammar, or that it ran out of rule calls.
+    pub fn tokenize_with_vm<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
         out.clear();
         let pairs = self.vm.parse("line", line).map_err(|e| {
             let words = |positives: &[&str]| positives.join(" or ");
@@ -219,26 +278,36 @@ impl Grammar for PestFile {
             }
             let Some(kind) = self.kinds.get(pair.as_rule()) else { continue };
             let span = pair.as_span();
-            let start = span.start();
             // Slice the caller's line (not the span) so the token borrows from it alone.
-            let text: &'a str = line.get(start..span.end()).unwrap_or("");
-            match *kind {
-                Kind::Key => {
-                    if let Some(key) = open_key.replace(text) {
-                        out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start });
-                    }
-                }
-                Kind::Value(escape) => {
-                    let key = open_key.take().unwrap_or("");
-                    out.push(Token { name: Name::Key(key), value: text.trim_end_matches(' '), escape, start });
-                }
-                Kind::Field(id) => out.push(Token { name: Name::Field(id), value: text, escape: Escape::None, start }),
+            let text: &'a str = line.get(span.start()..span.end()).unwrap_or("");
+            push(out, &mut open_key, *kind, text, span.start());
+        }
+        close(out, open_key, line.len());
+        Ok(())
+    }
+}
+
+/// Adds one leaf pair to the tokens: a key waits for its value; a key followed by another key
+/// gets an empty value.
+fn push<'a>(out: &mut Vec<Token<'a>>, open_key: &mut Option<&'a str>, kind: Kind, text: &'a str, start: usize) {
+    match kind {
+        Kind::Key => {
+            if let Some(key) = open_key.replace(text) {
+                out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start });
             }
         }
-        if let Some(key) = open_key {
-            out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start: line.len() });
+        Kind::Value(escape) => {
+            let key = open_key.take().unwrap_or("");
+            out.push(Token { name: Name::Key(key), value: text.trim_end_matches(' '), escape, start });
         }
-        Ok(())
+        Kind::Field(id) => out.push(Token { name: Name::Field(id), value: text, escape: Escape::None, start }),
+    }
+}
+
+/// Ends a line: a key still waiting gets an empty value.
+fn close<'a>(out: &mut Vec<Token<'a>>, open_key: Option<&'a str>, line_len: usize) {
+    if let Some(key) = open_key {
+        out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start: line_len });
     }
 }
 

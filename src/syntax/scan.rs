@@ -60,21 +60,40 @@ impl<'a, R: Copy> Scan<'a, R> {
         true
     }
 
-    /// A rule starts: one step and one level deeper, unless the budget is spent.
+    /// Counts `n` steps at once; false once the budget is spent.
     #[inline]
-    pub fn enter(&mut self) -> bool {
+    pub fn spend(&mut self, n: u32) -> bool {
+        if self.steps < n {
+            self.steps = 0;
+            self.exhausted = true;
+            return false;
+        }
+        self.steps -= n;
+        true
+    }
+
+    /// One level deeper (no step), unless that is past [`DEPTH`].
+    #[inline]
+    pub fn descend(&mut self) -> bool {
         if self.depth >= DEPTH {
             self.exhausted = true;
             return false;
         }
         self.depth += 1;
-        self.step() || {
-            self.depth -= 1;
-            false
-        }
+        true
     }
 
-    /// A rule ends.
+    /// A rule starts: one step and one level deeper, unless the budget is spent.
+    #[inline]
+    pub fn enter(&mut self) -> bool {
+        self.descend()
+            && (self.step() || {
+                self.depth -= 1;
+                false
+            })
+    }
+
+    /// A rule ends (or a level that [`Scan::descend`] opened).
     #[inline]
     pub fn leave(&mut self) {
         self.depth -= 1;
@@ -100,6 +119,12 @@ impl<'a, R: Copy> Scan<'a, R> {
     #[inline]
     pub fn mark(&mut self) -> Mark {
         self.step();
+        self.here()
+    }
+
+    /// The state to come back to, without a step.
+    #[inline]
+    pub fn here(&self) -> Mark {
         Mark { pos: self.pos, tokens: self.tokens.len() }
     }
 
@@ -167,8 +192,13 @@ impl<'a, R: Copy> Scan<'a, R> {
 
     /// One character in `from..=to`.
     pub fn char_range(&mut self, from: char, to: char) -> bool {
+        self.char_class(|c| (from..=to).contains(&c))
+    }
+
+    /// One character of a class.
+    pub fn char_class(&mut self, class: impl Fn(char) -> bool) -> bool {
         match self.next_char() {
-            Some(c) if (from..=to).contains(&c) => {
+            Some(c) if class(c) => {
                 self.pos += c.len_utf8();
                 true
             }
@@ -187,15 +217,20 @@ impl<'a, R: Copy> Scan<'a, R> {
     /// Up to the first place where one of `strings` starts, or to the end (pest's
     /// `skip_until`, which always succeeds). Candidates are found by their first bytes.
     #[inline]
-    pub fn skip_until(&mut self, strings: &[&[u8]]) -> bool {
+    pub fn skip_until<S: AsRef<[u8]>>(&mut self, strings: &[S]) -> bool {
         let rest = &self.b[self.pos..];
-        let fits = |at: &usize| strings.iter().any(|s| rest[*at..].starts_with(s));
-        let found = match strings {
-            [a] if a.len() == 1 => memchr::memchr(a[0], rest),
-            [a, b] if a.len() == 1 && b.len() == 1 => memchr::memchr2(a[0], b[0], rest),
-            [a] => memchr::memchr_iter(a[0], rest).find(fits),
-            [a, b] => memchr::memchr2_iter(a[0], b[0], rest).find(fits),
-            [a, b, c] => memchr::memchr3_iter(a[0], b[0], c[0], rest).find(fits),
+        if strings.iter().any(|s| s.as_ref().is_empty()) {
+            return true; // an empty string starts right here
+        }
+        let fits = |at: &usize| strings.iter().any(|s| rest[*at..].starts_with(s.as_ref()));
+        let first = |i: usize| strings[i].as_ref()[0];
+        let single = strings.iter().all(|s| s.as_ref().len() == 1);
+        let found = match strings.len() {
+            1 if single => memchr::memchr(first(0), rest),
+            2 if single => memchr::memchr2(first(0), first(1), rest),
+            1 => memchr::memchr_iter(first(0), rest).find(fits),
+            2 => memchr::memchr2_iter(first(0), first(1), rest).find(fits),
+            3 => memchr::memchr3_iter(first(0), first(1), first(2), rest).find(fits),
             _ => (0..rest.len()).find(fits),
         };
         self.pos += found.unwrap_or(rest.len());
