@@ -149,3 +149,17 @@ fn the_interpreter_reads_netscaler_lines_as_pest_vm_does() {
     }
     assert!(accepted > lines.len() / 3, "{accepted} of {} lines accepted", lines.len());
 }
+
+/// The interpreter bounds its own recursion (on a test thread's 2 MiB stack, in a debug
+/// build): a line nested deeper than its bound is left to pest_vm, whose stack guard decides.
+#[test]
+fn the_interpreter_leaves_a_line_deeper_than_its_bound_to_pest_vm() {
+    let text = "line = { SOI ~ a ~ EOI }\na = { \"(\" ~ a ~ \")\" | \"x\" }\n";
+    let grammar = PestFile::from_text("deep.pest", text, &Limits::default()).0.expect("it loads");
+    let nested = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
+    let (shallow, deep) = (nested(500), nested(5000));
+    let mut out = Vec::new();
+    assert_eq!(grammar.tokenize_with_interpreter(&shallow, &mut out), Some(true));
+    assert_eq!(grammar.tokenize_with_interpreter(&deep, &mut out), None);
+    let _ = grammar.tokenize(&deep, &mut out); // pest_vm's verdict, either way no crash
+}
