@@ -109,7 +109,7 @@ impl Gen<'_> {
         }
         OptimizedExpr::Seq(..) => {
             let mut items = Vec::new();
-            flatten_seq(e, &mut items);
+            flatten(e, &mut items);
             let parts: Vec<String> = items.iter().map(|i| self.expr(rule, i, indent + 2)).collect();
             format!(
                 "({{\n{pad}    let m = s.mark();\n{pad}    ({})\n{pad}        || s.back(m)\n{pad}}})",
@@ -118,7 +118,7 @@ impl Gen<'_> {
         }
         OptimizedExpr::Choice(..) => {
             let mut items = Vec::new();
-            flatten_choice(e, &mut items);
+            flatten(e, &mut items);
             let parts: Vec<String> = items.iter().map(|i| self.expr(rule, i, indent + 1)).collect();
             format!("({})", parts.join(&format!("\n{pad}    || ")))
         }
@@ -146,21 +146,17 @@ fn first_char(text: &str) -> char {
     text.chars().next().expect("pest_meta gives ranges of one character")
 }
 
-fn flatten_seq<'e>(e: &'e OptimizedExpr, out: &mut Vec<&'e OptimizedExpr>) {
+/// The items of a chain of binary sequences, or of choices (the kind of `e`), in order.
+fn flatten<'e>(e: &'e OptimizedExpr, out: &mut Vec<&'e OptimizedExpr>) {
     match e {
-        OptimizedExpr::Seq(a, b) => {
-            flatten_seq(a, out);
-            flatten_seq(b, out);
-        }
-        other => out.push(other),
-    }
-}
-
-fn flatten_choice<'e>(e: &'e OptimizedExpr, out: &mut Vec<&'e OptimizedExpr>) {
-    match e {
-        OptimizedExpr::Choice(a, b) => {
-            flatten_choice(a, out);
-            flatten_choice(b, out);
+        OptimizedExpr::Seq(a, b) | OptimizedExpr::Choice(a, b) => {
+            for side in [a, b] {
+                match (e, &**side) {
+                    (OptimizedExpr::Seq(..), OptimizedExpr::Seq(..))
+                    | (OptimizedExpr::Choice(..), OptimizedExpr::Choice(..)) => flatten(side, out),
+                    _ => out.push(side),
+                }
+            }
         }
         other => out.push(other),
     }

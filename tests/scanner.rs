@@ -50,13 +50,6 @@ fn variants(lines: &[String]) -> Vec<String> {
     out
 }
 
-fn same(a: &[Token<'_>], b: &[Token<'_>]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.name == y.name && x.value == y.value && x.escape == y.escape && x.start == y.start)
-}
-
 #[test]
 fn the_scanner_reads_every_line_as_pest_does() {
     let g = NetScaler;
@@ -70,7 +63,7 @@ fn the_scanner_reads_every_line_as_pest_does() {
         let by_pest = g.tokenize_with_pest(line, &mut parsed).is_ok();
         assert_eq!(by_scanner, by_pest, "the scanner and pest disagree on accepting {line:?}");
         if by_scanner {
-            assert!(same(&scanned, &parsed), "other tokens for {line:?}:\nscanner {scanned:?}\npest    {parsed:?}");
+            assert!(scanned == parsed, "other tokens for {line:?}:\nscanner {scanned:?}\npest    {parsed:?}");
             decided += 1;
         }
         accepted += usize::from(by_pest);
@@ -94,7 +87,7 @@ fn batches_read_as_pest_reads_them() {
         for (x, y) in a_lines.iter().zip(&b_lines) {
             assert_eq!(x.text, y.text);
             match (tokens_of(x, &a), tokens_of(y, &b)) {
-                (Some(p), Some(q)) => assert!(same(&p, &q), "{:?}", &text[x.text.clone()]),
+                (Some(p), Some(q)) => assert!(p == q, "{:?}", &text[x.text.clone()]),
                 (p, q) => assert_eq!(p.is_some(), q.is_some(), "{:?}", &text[x.text.clone()]),
             }
         }
