@@ -1,6 +1,6 @@
 //! Grammars loaded at startup from a `.pest` file, so that a device with a new syntax is added
 //! with data files only: pest_meta reads and optimizes the file, the interpreter
-//! (`interpret.rs`) reads the lines it matches, pest_vm gives the verdict and the reason on
+//! (`interpret/`) reads the lines it matches, pest_vm gives the verdict and the reason on
 //! every other line. They follow the token conventions of the compiled grammars (see
 //! `grammar/README.md`); the entry rule is `line`.
 

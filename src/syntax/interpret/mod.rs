@@ -12,8 +12,7 @@
 //! [`DEPTH`](super::scan::DEPTH) bounds the interpreter's own recursion, so a line it matches
 //! within them pest_vm matches too. Every other line, and every line of a grammar that uses
 //! what it does not support (the stack: `PUSH`, `PEEK`, `POP`, `DROP`; Unicode properties such
-//! as `XID_START`), goes to pest_vm, which
-//! gives the verdict and the reason.
+//! as `XID_START`), goes to pest_vm, which gives the verdict and the reason.
 
 use super::scan::Scan;
 use ops::Op;
