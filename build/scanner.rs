@@ -126,7 +126,7 @@ impl Gen<'_> {
             format!("({{\n{pad}    let _ = {};\n{pad}    s.opt()\n{pad}}})", self.expr(rule, inner, indent + 1))
         }
         OptimizedExpr::Rep(inner) => format!(
-            "({{\n{pad}    loop {{\n{pad}        let p = s.pos;\n{pad}        if !s.step() || !{} || s.pos == p {{\n{pad}            break;\n{pad}        }}\n{pad}    }}\n{pad}    true\n{pad}}})",
+            "({{\n{pad}    loop {{\n{pad}        let p = s.pos;\n{pad}        if !s.step() || !{} || s.stuck(p) {{\n{pad}            break;\n{pad}        }}\n{pad}    }}\n{pad}    true\n{pad}}})",
             self.expr(rule, inner, indent + 2)
         ),
         OptimizedExpr::Skip(strings) => {

@@ -142,6 +142,16 @@ impl<'a, R: Copy> Scan<'a, R> {
         false
     }
 
+    /// Whether a repetition's pass that matched went nowhere from `p`: pest would repeat it
+    /// until its call limit, so the verdict is pest's.
+    #[inline]
+    pub fn stuck(&mut self, p: usize) -> bool {
+        if self.pos == p {
+            self.exhausted = true;
+        }
+        self.pos == p
+    }
+
     /// An option, matched or not: it succeeds (a step).
     #[inline]
     pub fn opt(&mut self) -> bool {

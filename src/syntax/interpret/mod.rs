@@ -173,8 +173,7 @@ impl Program {
                             s.reset(m);
                             break;
                         }
-                        if s.pos == p {
-                            s.exhausted = true; // pest would repeat this for ever
+                        if s.stuck(p) {
                             break;
                         }
                     }
@@ -226,8 +225,7 @@ impl Program {
             if !self.call(rule, s, Atom::Non) {
                 return !s.exhausted;
             }
-            if s.pos == p {
-                s.exhausted = true;
+            if s.stuck(p) {
                 return false;
             }
         }
