@@ -1,8 +1,9 @@
 //! The scanner build.rs compiles from `grammar/netscaler.pest` is held to the pest_derive
-//! parser of the same file, and the interpreter of grammars loaded at run time to pest_vm: on every line it decides, the same tokens (names, values,
-//! escapes, offsets); every line pest accepts, it decides; line by line and in batches. The
-//! lines: the guide cases, the sample, the shared corpus, 20,000 lines of the bench corpus,
-//! broken lines, and every line cut short and with bytes changed.
+//! parser of the same file, and the interpreter of grammars loaded at run time to pest_vm: on
+//! every line it decides, the same tokens (names, values, escapes, offsets); every line pest
+//! accepts, it decides; line by line and in batches. The lines: the guide cases, the sample,
+//! the shared corpus, 20,000 lines of the bench corpus, broken lines, and every line cut
+//! short and with bytes changed.
 
 mod common;
 

@@ -162,6 +162,44 @@ pub fn line_text(line: &str) -> &str {
     line.strip_prefix('\u{feff}').unwrap_or(line)
 }
 
+/// What a grammar's leaf pair is in the token list (the conventions above).
+#[derive(Clone, Copy)]
+pub(crate) enum Leaf {
+    Key,
+    Value(Escape),
+    Field(u16, Escape),
+}
+
+/// Adds one leaf pair to the tokens: a key waits in `open_key` for its value (a value's
+/// trailing blanks are not part of it); a key followed by another key gets an empty value.
+pub(crate) fn push_leaf<'a>(
+    out: &mut Vec<Token<'a>>,
+    open_key: &mut Option<&'a str>,
+    leaf: Leaf,
+    text: &'a str,
+    start: usize,
+) {
+    match leaf {
+        Leaf::Key => {
+            if let Some(key) = open_key.replace(text) {
+                out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start });
+            }
+        }
+        Leaf::Value(escape) => {
+            let key = open_key.take().unwrap_or("");
+            out.push(Token { name: Name::Key(key), value: text.trim_end_matches(' '), escape, start });
+        }
+        Leaf::Field(id, escape) => out.push(Token { name: Name::Field(id), value: text, escape, start }),
+    }
+}
+
+/// Ends a line: a key still waiting gets an empty value at the line's end.
+pub(crate) fn close_line<'a>(out: &mut Vec<Token<'a>>, open_key: &mut Option<&'a str>, line_len: usize) {
+    if let Some(key) = open_key.take() {
+        out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start: line_len });
+    }
+}
+
 /// Empties a token buffer and hands its allocation to a new lifetime, so one
 /// buffer serves every line without reallocating.
 pub(crate) fn recycle<'b>(mut tokens: Vec<Token<'_>>) -> Vec<Token<'b>> {

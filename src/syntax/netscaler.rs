@@ -3,7 +3,7 @@
 //! pest_derive, which gives the verdict and the reason for every other line.
 
 use super::scan::Scan;
-use super::{Escape, Grammar, LineTokens, Name, SyntaxError, Token};
+use super::{close_line, push_leaf, Escape, Grammar, Leaf, LineTokens, SyntaxError, Token};
 use pest::Parser;
 use std::cell::RefCell;
 
@@ -39,7 +39,7 @@ fn scan<'a>(line: &'a str, out: &mut Vec<Token<'a>>) -> bool {
         for &(rule, start, end) in pairs.iter() {
             push(out, &mut open_key, kind(rule), &line[start..end], start);
         }
-        close(out, &mut open_key, line.len());
+        close_line(out, &mut open_key, line.len());
         true
     })
 }
@@ -144,7 +144,7 @@ impl NetScaler {
             let span = pair.as_span();
             push(out, &mut open_key, kind(pair.as_rule()), span.as_str(), span.start());
         }
-        close(out, &mut open_key, line.len());
+        close_line(out, &mut open_key, line.len());
         Ok(())
     }
 
@@ -204,7 +204,7 @@ impl<'a> Pending<'a> {
     }
 
     fn finish(&mut self, out: &mut Vec<Token<'a>>, lines: &mut Vec<LineTokens>) {
-        close(out, &mut self.open_key, self.end - self.start);
+        close_line(out, &mut self.open_key, self.end - self.start);
         let tokens = if self.bad {
             out.truncate(self.first_token);
             None
@@ -215,37 +215,15 @@ impl<'a> Pending<'a> {
     }
 }
 
-/// Adds one pest pair to the token list: a key waits for its value; a key followed by
-/// another key (or by the end of the line) gets an empty value.
+/// Adds one pest pair to the token list, as the leaf its rule is.
 fn push<'a>(out: &mut Vec<Token<'a>>, open_key: &mut Option<&'a str>, kind: Kind, text: &'a str, start: usize) {
-    match kind {
-        Kind::Key => {
-            if let Some(key) = open_key.replace(text) {
-                out.push(empty_value(key, start));
-            }
-        }
-        Kind::Value(escape) => {
-            let key = open_key.take().unwrap_or("");
-            let value = text.trim_end_matches(' ');
-            out.push(Token { name: Name::Key(key), value, escape, start });
-        }
-        Kind::Field(id) => {
-            let escape = if id >= CEF_HEADER { Escape::Cef } else { Escape::None };
-            out.push(Token { name: Name::Field(id), value: text, escape, start });
-        }
-        Kind::Bad | Kind::Skip => {}
-    }
-}
-
-/// Ends a line: a key still waiting gets an empty value.
-fn close<'a>(out: &mut Vec<Token<'a>>, open_key: &mut Option<&'a str>, line_len: usize) {
-    if let Some(key) = open_key.take() {
-        out.push(empty_value(key, line_len));
-    }
-}
-
-fn empty_value(key: &str, start: usize) -> Token<'_> {
-    Token { name: Name::Key(key), value: "", escape: Escape::None, start }
+    let leaf = match kind {
+        Kind::Key => Leaf::Key,
+        Kind::Value(escape) => Leaf::Value(escape),
+        Kind::Field(id) => Leaf::Field(id, if id >= CEF_HEADER { Escape::Cef } else { Escape::None }),
+        Kind::Bad | Kind::Skip => return,
+    };
+    push_leaf(out, open_key, leaf, text, start);
 }
 
 fn syntax_error(error: pest::error::Error<Rule>) -> SyntaxError {

@@ -8,7 +8,7 @@ use super::conventions::{role, Role, ValueEscape};
 use super::interpret::{Program, EOI};
 use super::lint::swallowing_optionals;
 use super::scan::Scan;
-use super::{Escape, Grammar, Name, SyntaxError, Token};
+use super::{close_line, push_leaf, Escape, Grammar, Leaf, SyntaxError, Token};
 use crate::limits::Limits;
 use pest_meta::ast::RuleType;
 use std::cell::RefCell;
@@ -23,17 +23,10 @@ pub struct PestFile {
     /// The grammar for the interpreter, unless it uses what the interpreter does not run.
     program: Option<Program>,
     /// What each rule's pair is, by the rule's index in the program.
-    rule_kinds: Vec<Option<Kind>>,
+    rule_kinds: Vec<Option<Leaf>>,
     /// Field names (rule names), interned so that [`Grammar::fields`] can lend them.
     fields: Vec<&'static str>,
-    kinds: HashMap<String, Kind>,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Key,
-    Value(Escape),
-    Field(u16),
+    kinds: HashMap<String, Leaf>,
 }
 
 /// Rule names, each kept once for the life of the process: loading the same grammar again
@@ -142,14 +135,14 @@ impl PestFile {
                 continue;
             }
             let kind = match role(&rule.name) {
-                Role::Key => Kind::Key,
-                Role::Value(ValueEscape::None) => Kind::Value(Escape::None),
-                Role::Value(ValueEscape::Quoted) => Kind::Value(Escape::Quoted),
-                Role::Value(ValueEscape::Cef) => Kind::Value(Escape::Cef),
+                Role::Key => Leaf::Key,
+                Role::Value(ValueEscape::None) => Leaf::Value(Escape::None),
+                Role::Value(ValueEscape::Quoted) => Leaf::Value(Escape::Quoted),
+                Role::Value(ValueEscape::Cef) => Leaf::Value(Escape::Cef),
                 // One line at a time here: a `bad_line` rule is an ordinary field.
                 Role::Field | Role::BadLine => {
                     fields.push(intern(&rule.name));
-                    Kind::Field(fields.len() as u16 - 1)
+                    Leaf::Field(fields.len() as u16 - 1, Escape::None)
                 }
             };
             kinds.insert(rule.name.clone(), kind);
@@ -215,7 +208,7 @@ impl Grammar for PestFile {
     }
 
     fn has_keys(&self) -> bool {
-        self.kinds.values().any(|k| matches!(k, Kind::Key))
+        self.kinds.values().any(|k| matches!(k, Leaf::Key))
     }
 
     fn tokenize<'a>(&self, line: &'a str, out: &mut Vec<Token<'a>>) -> Result<(), SyntaxError> {
@@ -252,10 +245,10 @@ impl PestFile {
             let mut open_key = None;
             for &(rule, start, end) in pairs.iter() {
                 if let Some(Some(kind)) = self.rule_kinds.get(rule as usize).filter(|_| rule != EOI) {
-                    push(out, &mut open_key, *kind, &line[start..end], start);
+                    push_leaf(out, &mut open_key, *kind, &line[start..end], start);
                 }
             }
-            close(out, open_key, line.len());
+            close_line(out, &mut open_key, line.len());
             Some(true)
         })
     }
@@ -280,34 +273,10 @@ impl PestFile {
             let span = pair.as_span();
             // Slice the caller's line (not the span) so the token borrows from it alone.
             let text: &'a str = line.get(span.start()..span.end()).unwrap_or("");
-            push(out, &mut open_key, *kind, text, span.start());
+            push_leaf(out, &mut open_key, *kind, text, span.start());
         }
-        close(out, open_key, line.len());
+        close_line(out, &mut open_key, line.len());
         Ok(())
-    }
-}
-
-/// Adds one leaf pair to the tokens: a key waits for its value; a key followed by another key
-/// gets an empty value.
-fn push<'a>(out: &mut Vec<Token<'a>>, open_key: &mut Option<&'a str>, kind: Kind, text: &'a str, start: usize) {
-    match kind {
-        Kind::Key => {
-            if let Some(key) = open_key.replace(text) {
-                out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start });
-            }
-        }
-        Kind::Value(escape) => {
-            let key = open_key.take().unwrap_or("");
-            out.push(Token { name: Name::Key(key), value: text.trim_end_matches(' '), escape, start });
-        }
-        Kind::Field(id) => out.push(Token { name: Name::Field(id), value: text, escape: Escape::None, start }),
-    }
-}
-
-/// Ends a line: a key still waiting gets an empty value.
-fn close<'a>(out: &mut Vec<Token<'a>>, open_key: Option<&'a str>, line_len: usize) {
-    if let Some(key) = open_key {
-        out.push(Token { name: Name::Key(key), value: "", escape: Escape::None, start: line_len });
     }
 }
 

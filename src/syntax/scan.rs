@@ -52,12 +52,7 @@ impl<'a, R: Copy> Scan<'a, R> {
     /// Counts one step; false once the budget is spent.
     #[inline]
     pub fn step(&mut self) -> bool {
-        if self.steps == 0 {
-            self.exhausted = true;
-            return false;
-        }
-        self.steps -= 1;
-        true
+        self.spend(1)
     }
 
     /// Counts `n` steps at once; false once the budget is spent.
@@ -202,13 +197,8 @@ impl<'a, R: Copy> Scan<'a, R> {
 
     /// One character in `from..=to`.
     pub fn char_range(&mut self, from: char, to: char) -> bool {
-        self.char_class(|c| (from..=to).contains(&c))
-    }
-
-    /// One character of a class.
-    pub fn char_class(&mut self, class: impl Fn(char) -> bool) -> bool {
         match self.next_char() {
-            Some(c) if class(c) => {
+            Some(c) if (from..=to).contains(&c) => {
                 self.pos += c.len_utf8();
                 true
             }

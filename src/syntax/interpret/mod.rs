@@ -105,13 +105,7 @@ impl Program {
             Op::Insens(text) => s.insens(text),
             Op::Bytes(from, to) => s.byte_range(*from, *to),
             Op::Chars(from, to) => s.char_range(*from, *to),
-            Op::Set(set) => match s.b.get(s.pos) {
-                Some(&b) if in_set(*set, b) => {
-                    s.pos += 1;
-                    true
-                }
-                _ => false,
-            },
+            Op::Set(set) => s.byte_class(|b| in_set(*set, b)),
             Op::SetRep(set) => {
                 let n = s.b[s.pos..].iter().take_while(|&&b| in_set(*set, b)).count();
                 // pest: sequence and optional, then repeat and a sequence per further pass.

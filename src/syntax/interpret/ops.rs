@@ -74,10 +74,13 @@ impl Compiler<'_> {
                 }
             }
             E::Opt(inner) => Op::Opt(boxed(inner)?),
-            E::Rep(inner) => match self.op(inner)? {
-                inner if self.fuse && byte_set(&inner).is_some() => Op::SetRep(byte_set(&inner).unwrap_or(0)),
-                inner => Op::Rep(Box::new(inner)),
-            },
+            E::Rep(inner) => {
+                let inner = self.op(inner)?;
+                match byte_set(&inner).filter(|_| self.fuse) {
+                    Some(set) => Op::SetRep(set),
+                    None => Op::Rep(Box::new(inner)),
+                }
+            }
             E::PosPred(inner) => Op::Pos(boxed(inner)?),
             E::NegPred(inner) => Op::Neg(boxed(inner)?),
             E::Skip(strings) => Op::SkipUntil(strings.iter().map(|s| s.as_bytes().into()).collect()),
@@ -110,11 +113,12 @@ impl Compiler<'_> {
         }
         let mut out: Vec<Op> = Vec::with_capacity(items.len());
         for item in items {
-            match (out.last(), &item) {
-                (Some(Op::Neg(inner)), Op::Any) if byte_set(inner).is_some() => {
-                    let set = byte_set(inner).unwrap_or(0);
-                    *out.last_mut().expect("a last item") = Op::NotSet(set);
-                }
+            let negated = match (out.last(), &item) {
+                (Some(Op::Neg(inner)), Op::Any) => byte_set(inner),
+                _ => None,
+            };
+            match (negated, out.last_mut()) {
+                (Some(set), Some(last)) => *last = Op::NotSet(set),
                 _ => out.push(item),
             }
         }
