@@ -58,6 +58,26 @@ pub fn map_lines(data: &[u8]) {
     }
     assert_eq!(batch_outcomes, line_outcomes, "one pass and line by line disagree");
     assert_eq!(comparable(&batch_events), comparable(&line_events), "one pass and line by line write other events");
+    direct_and_general(data);
+}
+
+/// Every line's event is the same written the direct way (`map`) and the general way
+/// (`explain`, which traces each field and so takes the general path for all of them).
+pub fn direct_and_general(data: &[u8]) {
+    let (_, engine) = ENGINE.load();
+    let mut mapper = Mapper::new(&engine.plan, &engine.settings);
+    for raw in data.split_inclusive(|&b| b == b'\n') {
+        let text = String::from_utf8_lossy(raw);
+        let line = crate::syntax::line_text(&text);
+        let mut direct = Vec::new();
+        mapper.map(line, received(), &mut direct);
+        let general = mapper.explain(line, received()).event.map(|e| e + "\n").unwrap_or_default();
+        assert_eq!(
+            comparable(&direct),
+            comparable(general.as_bytes()),
+            "the direct and general paths differ on {line:?}"
+        );
+    }
 }
 
 /// The pipeline with one thread and with several writes the same events and rejects.

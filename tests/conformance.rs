@@ -178,3 +178,21 @@ fn unmapped_keys_keep_their_order_and_repeats_at_any_count() {
         assert!(text.contains(&expected), "{n} keys:\n{text}\nexpected {expected}");
     }
 }
+
+/// Every line we have (the shared corpus, the guide's cases and its sample) gives the same
+/// event written the direct way and the general way (see `xdrmap::fuzzing::direct_and_general`).
+#[test]
+fn the_direct_and_general_paths_write_the_same_events() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let guide = root.join("mappings/citrix_loadbalancer");
+    let mut text = std::fs::read_to_string(root.join("../shared/corpus/ALL-unique-lines.log.txt")).unwrap_or_default();
+    text += &std::fs::read_to_string(guide.join("sample.log")).unwrap();
+    for case in std::fs::read_dir(guide.join("cases")).unwrap() {
+        let case: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(case.unwrap().path()).unwrap()).unwrap();
+        text += case["line"].as_str().unwrap();
+        text.push('\n');
+    }
+    assert!(text.lines().count() > 150, "the cases and the sample give lines");
+    xdrmap::fuzzing::direct_and_general(text.as_bytes());
+}

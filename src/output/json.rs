@@ -14,8 +14,8 @@ const ESCAPE: [bool; 256] = {
     table
 };
 
-/// Whether any of 8 bytes (one word) may need escaping: below 0x20, `"`, `\\` or DEL.
-/// False positives are allowed (the bytes are then checked one by one), misses are not.
+/// Whether any of 8 bytes (one word) needs escaping: below 0x20, `"`, `\\` or DEL. Exact for
+/// the word as a whole (not for which byte it is).
 fn may_need_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -25,28 +25,41 @@ fn may_need_escape(word: u64) -> bool {
     (below(word, 0x20) | equal(b'"') | equal(b'\\') | equal(0x7f)) != 0
 }
 
-/// Appends `s` as a JSON string (with quotes). Runs without escapes are copied whole; a word
-/// at a time is checked for bytes that need escaping.
+/// Appends `s` as a JSON string (with quotes). A string with nothing to escape (checked a word
+/// at a time) is copied whole; otherwise runs without escapes are copied between escapes.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    if needs_escape(bytes) {
+        write_escaped(out, bytes);
+    } else {
+        out.extend_from_slice(bytes);
+    }
+    out.push(b'"');
+}
+
+/// Whether any byte of `bytes` must be escaped: exact, a word at a time, the last word padded
+/// with blanks.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let mut any = false;
+    for word in &mut words {
+        any |= may_need_escape(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+    }
+    let rest = words.remainder();
+    let mut last = [b' '; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    any | may_need_escape(u64::from_le_bytes(last))
+}
+
+/// The inside of a JSON string for bytes that have escapes.
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-            if !may_need_escape(word) {
-                i += 8;
-                continue;
-            }
-        }
-        let b = bytes[i];
-        i += 1;
+    for (i, &b) in bytes.iter().enumerate() {
         if !ESCAPE[usize::from(b)] {
             continue;
         }
-        let i = i - 1;
         out.extend_from_slice(&bytes[start..i]);
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -62,7 +75,6 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// Appends a key already written as JSON (`"key":`), preceded by a comma unless it opens the

@@ -1,9 +1,11 @@
 //! The engine: a [`Mapper`] maps lines through the plan, alone or a batch in one pass of the
 //! grammar, and appends one JSON event per mapped line.
 
+use super::direct::Direct;
 use super::outcome::Outcome;
-use super::produce::{fixed, Fixed, Record};
+use super::produce::Record;
 use super::select::{claims, select};
+use super::steps::{steps, ReceivedJson, Step};
 use super::Settings;
 use crate::diag::Code;
 use crate::guide::plan::{Guide, Plan};
@@ -19,10 +21,10 @@ use std::sync::Arc;
 pub struct Mapper<'p> {
     pub(super) plan: &'p Plan,
     pub(super) settings: &'p Settings,
-    /// Per guide, per field: what [`Fixed`] says about it.
-    fixed: Vec<Vec<Fixed>>,
-    /// The last receive time and its JSON string.
-    received_json: (Option<DateTime<Utc>>, Vec<u8>),
+    /// Per guide: the [steps](Step) of its events, and one step per field (for `explain`).
+    steps: Vec<Vec<Step>>,
+    traced_steps: Vec<Vec<Step>>,
+    received_json: ReceivedJson,
     /// Token buffers: one for a batch's single pass, one for lines mapped alone.
     batch_tokens: Vec<Token<'static>>,
     line_tokens: Vec<Token<'static>>,
@@ -47,12 +49,16 @@ pub(super) type Traced = (usize, Option<u16>, Option<u16>, Vec<u8>);
 impl<'p> Mapper<'p> {
     /// A mapper for `plan`, with the run's settings.
     pub fn new(plan: &'p Plan, settings: &'p Settings) -> Self {
-        let fixed = plan.guides.iter().map(|guide| guide.fields.iter().map(|f| fixed(f, settings)).collect()).collect();
+        // Expressions read every field's value: their guides take one step per field.
+        let steps_of = |shortcuts: bool| -> Vec<Vec<Step>> {
+            plan.guides.iter().map(|g| steps(g, settings, shortcuts && !g.has_expressions)).collect()
+        };
         Mapper {
             plan,
             settings,
-            fixed,
-            received_json: (None, Vec::new()),
+            steps: steps_of(true),
+            traced_steps: steps_of(false),
+            received_json: ReceivedJson::default(),
             batch_tokens: Vec::new(),
             line_tokens: Vec::new(),
             joined_tokens: Vec::new(),
@@ -230,14 +236,27 @@ impl<'p> Mapper<'p> {
         self.record.fill_slots(guide, tokens, line_len);
         self.record.time = self.line_time(guide_index, tokens);
         let mut values: Vec<Option<Value<'a>>> = Vec::new();
-        out.push(b'{');
-        let mut first = true;
-        // Expressions read every field's value, and explain records each: both take the long way.
-        let shortcuts = !guide.has_expressions && self.trace.is_none();
-        for (index, field) in guide.fields.iter().enumerate() {
-            if shortcuts && self.write_fixed(guide_index, index, received, out, &mut first) {
-                continue;
-            }
+        // Every member is written after a comma; the first comma becomes the `{`.
+        let open = out.len();
+        let mut first = false;
+        let steps = if self.trace.is_none() { &self.steps[guide_index] } else { &self.traced_steps[guide_index] };
+        for step in steps {
+            let (index, field) = match step {
+                Step::Const(json) => {
+                    out.extend_from_slice(json);
+                    continue;
+                }
+                Step::Received(index) => {
+                    write_raw_key(out, &mut first, &guide.fields[*index].json_key);
+                    out.extend_from_slice(self.received_json.get(received));
+                    continue;
+                }
+                Step::Read(index) => match self.record.write_direct(&guide.fields[*index], tokens, out) {
+                    Direct::Written | Direct::Absent => continue,
+                    Direct::General => (*index, &guide.fields[*index]),
+                },
+                Step::Field(index) => (*index, &guide.fields[*index]),
+            };
             let value = self.record.produce(settings, guide, index, field, tokens, received, &values);
             if let Some(v) = &value {
                 write_raw_key(out, &mut first, &field.json_key);
@@ -258,6 +277,10 @@ impl<'p> Mapper<'p> {
             self.record.keep_unused();
         }
         self.write_extras(guide, tokens, out, &mut first);
+        match out.get_mut(open) {
+            Some(comma) => *comma = b'{',
+            None => out.push(b'{'),
+        }
         out.extend_from_slice(b"}\n");
         for e in &self.record.errors {
             self.error_counts[guide_index][e.token] += 1;
@@ -280,39 +303,6 @@ impl<'p> Mapper<'p> {
             }
         }
         time
-    }
-
-    /// Writes a field whose output does not depend on the line; false when it does.
-    fn write_fixed(
-        &mut self,
-        guide: usize,
-        index: usize,
-        received: DateTime<Utc>,
-        out: &mut Vec<u8>,
-        first: &mut bool,
-    ) -> bool {
-        match &self.fixed[guide][index] {
-            Fixed::PerLine => return false,
-            Fixed::Omit => {}
-            Fixed::Json(json) => {
-                if !*first {
-                    out.push(b',');
-                }
-                *first = false;
-                out.extend_from_slice(json);
-            }
-            Fixed::Received => {
-                write_raw_key(out, first, &self.plan.guides[guide].fields[index].json_key);
-                let (at, json) = &mut self.received_json;
-                if *at != Some(received) {
-                    json.clear();
-                    write_value(json, &Value::Time(received));
-                    *at = Some(received);
-                }
-                out.extend_from_slice(json);
-            }
-        }
-        true
     }
 
     /// Writes the keys no row took and the fields that failed, after the guide's tokens.

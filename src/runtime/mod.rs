@@ -1,10 +1,12 @@
 //! Runtime phase: the plan applied to one record at a time, or to a batch in one pass.
 
+mod direct;
 mod explain;
 mod mapper;
 mod outcome;
 mod produce;
 mod select;
+mod steps;
 
 pub use explain::{ExplainedError, ExplainedField, ExplainedToken, Explanation};
 pub use mapper::Mapper;

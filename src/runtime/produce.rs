@@ -1,11 +1,10 @@
 //! One field's value for one line: read from the line's slots (the first source present whose
 //! value passes the type, after its transform), or a constant, a parameter, a generator or an
-//! expression. Also what a field writes whatever the line, worked out once per mapper.
+//! expression.
 
 use super::Settings;
 use crate::diag::Code;
 use crate::guide::plan::{Expression, Field, Generator, Guide, OnInvalid, Param, Producer, Source, Transform, Type};
-use crate::output::write_value;
 use crate::syntax::{Name, Token};
 use crate::value::time::TimeSettings;
 use crate::value::{self, net, text, time, Invalid, Value};
@@ -43,8 +42,8 @@ pub(super) struct Record {
     /// Slots whose address an `ipv4`/`ipv6` field left for its sibling, and slots such a field
     /// took: an address no field of its family took stays under the unmapped object even when
     /// another field used the slot (a port cut from it).
-    declined: Vec<u16>,
-    addressed: Vec<u16>,
+    pub declined: Vec<u16>,
+    pub addressed: Vec<u16>,
     /// The slot the last field took its value from (read by `explain`).
     pub used_slot: Option<u16>,
     /// The slot that gave the last field's year (read by `explain`).
@@ -299,7 +298,7 @@ impl Record {
 const YEAR_GUESSED: &str = "the line has no year for this time: the year of the receive time is used";
 
 /// A run-time parameter's value, when it was given.
-fn param_value(settings: &Settings, param: Param) -> Option<&str> {
+pub(super) fn param_value(settings: &Settings, param: Param) -> Option<&str> {
     match param {
         Param::CustomerId => settings.customer_id.as_deref(),
         Param::CollectorId => settings.collector_id.as_deref(),
@@ -307,69 +306,30 @@ fn param_value(settings: &Settings, param: Param) -> Option<&str> {
     }
 }
 
-/// What a field writes when that does not depend on the line: worked out once per mapper.
-pub(super) enum Fixed {
-    /// The field reads the line (or a generator that changes per line).
-    PerLine,
-    /// A constant or parameter that is absent or fails its type: never written.
-    Omit,
-    /// A constant or parameter: `"token":value`, ready to copy.
-    Json(Box<[u8]>),
-    /// The receive time, rendered once per distinct value.
-    Received,
-}
-
-/// What a field writes whatever the line, if that is known before the first line.
-pub(super) fn fixed(field: &Field, settings: &Settings) -> Fixed {
-    let text = match &field.producer {
-        Producer::Const(text) => Some(text.as_str()),
-        Producer::Param(param) => param_value(settings, *param),
-        Producer::Generate(Generator::ReceivedTime) => return Fixed::Received,
-        Producer::Sources(_) | Producer::Generate(Generator::Uuid) | Producer::Expr(_) => return Fixed::PerLine,
-    };
-    // The received time only matters to BSD stamps, which a constant is not.
-    let epoch = DateTime::<Utc>::UNIX_EPOCH;
-    match text.map(|t| value::read(Cow::Borrowed(t), &field.ty, &settings.time, epoch)) {
-        Some(Ok(value)) => {
-            let mut json = field.json_key.to_vec();
-            write_value(&mut json, &value);
-            Fixed::Json(json.into())
-        }
-        None | Some(Err(_)) => Fixed::Omit,
-    }
-}
-
 /// Applies a transform. `Ok(None)`: the value has no such part (a bare address has no port).
 fn apply<'a>(transform: &'a Transform, raw: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, &'static str> {
-    let part = |raw: Cow<'a, str>, pick: fn(&str) -> Option<&str>| -> Option<Cow<'a, str>> {
-        match raw {
-            Cow::Borrowed(s) => pick(s).map(Cow::Borrowed),
-            Cow::Owned(s) => pick(&s).map(|x| Cow::Owned(x.to_string())),
-        }
-    };
+    Ok(match raw {
+        Cow::Borrowed(s) => apply_to(transform, s)?.map(Cow::Borrowed),
+        Cow::Owned(s) => apply_to(transform, &s)?.map(|part| Cow::Owned(part.to_string())),
+    })
+}
+
+/// [`apply`] to borrowed text: the result is a part of it, or a value the guide writes.
+pub(super) fn apply_to<'a>(transform: &'a Transform, raw: &'a str) -> Result<Option<&'a str>, &'static str> {
     Ok(match transform {
-        Transform::PortOf => part(raw, net::port_part),
-        Transform::AddressOf => part(raw, |s| Some(net::split_ip_port(s).0)),
-        Transform::StatusReason => part(raw, |s| text::split_status(s).1),
-        Transform::StatusOutcome => part(raw, |s| Some(text::split_status(s).0)),
+        Transform::PortOf => net::port_part(raw),
+        Transform::AddressOf => Some(net::split_ip_port(raw).0),
+        Transform::StatusReason => text::split_status(raw).1,
+        Transform::StatusOutcome => Some(text::split_status(raw).0),
         Transform::Map(pairs) => {
-            let found = pairs.iter().find(|(from, _)| from.eq_ignore_ascii_case(&raw));
-            Some(found.map_or(raw, |(_, to)| Cow::Borrowed(to.as_str())))
+            let found = pairs.iter().find(|(from, _)| from.eq_ignore_ascii_case(raw));
+            Some(found.map_or(raw, |(_, to)| to.as_str()))
         }
-        Transform::SyslogSeverity => Some(Cow::Borrowed(text::syslog_severity(&raw)?)),
-        Transform::Before(sep) => Some(match raw {
-            Cow::Borrowed(s) => Cow::Borrowed(s.split_once(sep.as_str()).map_or(s, |(a, _)| a)),
-            Cow::Owned(s) => Cow::Owned(s.split_once(sep.as_str()).map_or(s.as_str(), |(a, _)| a).to_string()),
-        }),
-        Transform::BeforeLast(sep) => Some(match raw {
-            Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(sep.as_str()).map_or(s, |(a, _)| a)),
-            Cow::Owned(s) => Cow::Owned(s.rsplit_once(sep.as_str()).map_or(s.as_str(), |(a, _)| a).to_string()),
-        }),
-        Transform::Only(values) => values.iter().any(|v| v.eq_ignore_ascii_case(&raw)).then_some(raw),
-        Transform::After(sep) => Some(match raw {
-            Cow::Borrowed(s) => Cow::Borrowed(s.rsplit_once(sep.as_str()).map_or(s, |(_, b)| b)),
-            Cow::Owned(s) => Cow::Owned(s.rsplit_once(sep.as_str()).map_or(s.as_str(), |(_, b)| b).to_string()),
-        }),
+        Transform::SyslogSeverity => Some(text::syslog_severity(raw)?),
+        Transform::Before(sep) => Some(raw.split_once(sep.as_str()).map_or(raw, |(a, _)| a)),
+        Transform::BeforeLast(sep) => Some(raw.rsplit_once(sep.as_str()).map_or(raw, |(a, _)| a)),
+        Transform::Only(values) => values.iter().any(|v| v.eq_ignore_ascii_case(raw)).then_some(raw),
+        Transform::After(sep) => Some(raw.rsplit_once(sep.as_str()).map_or(raw, |(_, b)| b)),
     })
 }
 

@@ -13,6 +13,11 @@ pub fn parse_ip(text: &str) -> Result<IpAddr, &'static str> {
     }
 }
 
+/// Whether the text is a dotted-quad IPv4 address, as [`parse_ip`] reads one.
+pub fn is_ipv4(text: &str) -> bool {
+    parse_ipv4(text.as_bytes()).is_some()
+}
+
 /// Dotted-quad IPv4 as the standard library reads it (four decimal octets up to 255, no
 /// leading zeros), without its general parser; `None` sends anything else there.
 fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
