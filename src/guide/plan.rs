@@ -46,6 +46,8 @@ pub struct Guide {
     pub device_slots: Vec<u16>,
     /// `@name` of each grammar field, as unmapped fields are written.
     pub field_names: Vec<String>,
+    /// The same as JSON keys (`"@name":`).
+    pub field_keys: Vec<Box<[u8]>>,
 }
 
 /// The guide's device details.

@@ -87,6 +87,14 @@ pub fn write_raw_key(out: &mut Vec<u8>, first: &mut bool, json_key: &[u8]) {
     out.extend_from_slice(json_key);
 }
 
+/// `"key":`, to be written with [`write_raw_key`].
+pub fn json_key(key: &str) -> Box<[u8]> {
+    let mut json = Vec::with_capacity(key.len() + 3);
+    write_str(&mut json, key);
+    json.push(b':');
+    json.into()
+}
+
 /// Appends `"key":`, preceded by a comma unless it opens the object.
 pub fn write_key(out: &mut Vec<u8>, first: &mut bool, key: &str) {
     if !*first {

@@ -5,5 +5,5 @@ mod json;
 mod reject;
 
 pub use event::{write_errors, write_unmapped, write_value, ErrorEntry};
-pub use json::{write_raw_key, write_str, write_u64};
+pub use json::{json_key, write_raw_key, write_str, write_u64};
 pub use reject::write_reject;

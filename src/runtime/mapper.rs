@@ -314,10 +314,21 @@ impl<'p> Mapper<'p> {
                 name,
                 &self.record.unmapped,
                 |&i| tokens[i as usize].name,
-                |&i| unmapped_name(&tokens[i as usize], guide),
+                |&i, out| match tokens[i as usize].name {
+                    Name::Field(id) => {
+                        out.extend_from_slice(guide.field_keys.get(id as usize).map_or(b"\"@?\":", |k| k))
+                    }
+                    Name::Key(key) => {
+                        write_str(out, key);
+                        out.push(b':');
+                    }
+                },
                 |&i, out| {
                     let t = &tokens[i as usize];
-                    write_str(out, &unescape(t.value, t.escape));
+                    match t.escape {
+                        Escape::None => write_str(out, t.value),
+                        _ => write_str(out, &unescape(t.value, t.escape)),
+                    }
                 },
             );
         }

@@ -112,12 +112,12 @@ impl Grammar for NetScaler {
         lines.clear();
         let body = text.strip_suffix('\n').unwrap_or(text);
         let mut start = 0;
-        for line in body.split('\n') {
+        for end in memchr::memchr_iter(b'\n', body.as_bytes()).chain([body.len()]) {
             let first = out.len();
-            let decided = scan(line, out);
+            let decided = scan(&body[start..end], out);
             let tokens = decided.then_some(first..out.len());
-            lines.push(LineTokens { text: start..start + line.len(), tokens });
-            start += line.len() + 1;
+            lines.push(LineTokens { text: start..end, tokens });
+            start = end + 1;
         }
     }
 }

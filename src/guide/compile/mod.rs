@@ -159,6 +159,8 @@ impl GuideCompiler<'_> {
             Some(Producer::Sources(sources)) => sources.iter().map(|s| s.slot).collect(),
             _ => Vec::new(),
         };
+        let field_names: Vec<String> =
+            self.grammars[grammar?].fields().iter().chain(&transport::FIELDS).map(|f| format!("@{f}")).collect();
         Some(Guide {
             name: spec.guide,
             title: spec.title,
@@ -179,12 +181,8 @@ impl GuideCompiler<'_> {
             errors_field: options.errors_field.clone(),
             has_expressions,
             device_slots,
-            field_names: self.grammars[grammar?]
-                .fields()
-                .iter()
-                .chain(&transport::FIELDS)
-                .map(|f| format!("@{f}"))
-                .collect(),
+            field_keys: field_names.iter().map(|name| crate::output::json_key(name)).collect(),
+            field_names,
         })
     }
 

@@ -31,12 +31,9 @@ impl GuideCompiler<'_> {
         if self.problems.len() > before {
             return None;
         }
-        let mut json_key = Vec::new();
-        crate::output::write_str(&mut json_key, &row.token);
-        json_key.push(b':');
         Some(Field {
             token: row.token.clone(),
-            json_key: json_key.into(),
+            json_key: crate::output::json_key(&row.token),
             source: row.source.clone(),
             ty,
             producer: producer?,
