@@ -1,6 +1,7 @@
 //! Guide phase: YAML guides (raw [`spec`]) compile into an immutable [`plan`].
 
 mod compile;
+pub mod keys;
 pub mod limits;
 mod load;
 mod locate;

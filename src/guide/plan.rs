@@ -3,8 +3,7 @@
 
 use crate::syntax::Grammar;
 pub use crate::value::Type;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::path::PathBuf;
 
 /// Everything the engine needs, resolved: no name is looked up per record except a
@@ -82,7 +81,7 @@ pub struct Slots {
     /// Grammar field id → slot.
     pub by_field: Vec<Option<u16>>,
     /// Device key → slot.
-    pub by_key: HashMap<Box<str>, u16, BuildHasherDefault<KeyHasher>>,
+    pub by_key: super::keys::KeyTable,
     /// Slot → the source name as the guide writes it (for error reports).
     pub names: Vec<String>,
 }
@@ -251,11 +250,10 @@ pub struct Expression {
     pub inputs: Vec<(String, usize)>,
 }
 
-/// A fast hasher for the short device keys looked up once per token (FxHash's mixing step).
-/// Keys come from the device, but a slot table holds only the guide's own keys, so a
-/// collision-flooding line can only slow its own lookup down. It is not for tables a line
-/// fills: the low bits of its hash follow a key's first bytes, and such keys are easy to
-/// write (the grouping of unmapped keys uses a keyed hash).
+/// A fast hasher for short keys in small tables (FxHash's mixing step): the grouping of at
+/// most 64 unmapped values of a line, where colliding keys cost at most 64 × 64 comparisons.
+/// It is not for large tables a line fills: the low bits of its hash follow a key's first
+/// bytes, and such keys are easy to write (more unmapped values are grouped with a keyed hash).
 #[derive(Default, Clone, Copy)]
 pub struct KeyHasher(u64);
 

@@ -75,7 +75,7 @@ impl Record {
             }
             let slot = match t.name {
                 Name::Field(id) => guide.slots.by_field.get(id as usize).copied().flatten(),
-                Name::Key(key) => guide.slots.by_key.get(key).copied(),
+                Name::Key(key) => guide.slots.by_key.get(key),
             };
             match slot {
                 Some(s) if self.slots[s as usize].is_none() => {

@@ -19,7 +19,7 @@ use crate::limits::Limits;
 use crate::model::Model;
 use crate::syntax::{transport, Grammar};
 use crate::value::Type;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Compiles guides against the grammars. Either every guide compiles, or nothing does and
@@ -120,7 +120,7 @@ impl GuideCompiler<'_> {
                 tokens.insert(name.clone(), ty);
             }
         }
-        let mut slots = Slots { by_field: Vec::new(), by_key: HashMap::default(), names: Vec::new() };
+        let mut slots = Slots { by_field: Vec::new(), by_key: Default::default(), names: Vec::new() };
         if let Some(g) = grammar {
             slots.by_field = vec![None; self.grammars[g].fields().len() + transport::FIELDS.len()];
         }

@@ -262,11 +262,11 @@ impl GuideCompiler<'_> {
 
 fn key_slot(key: &str, slots: &mut Slots) -> u16 {
     if let Some(slot) = slots.by_key.get(key) {
-        return *slot;
+        return slot;
     }
     let slot = slots.names.len() as u16;
     slots.names.push(key.to_string());
-    slots.by_key.insert(key.into(), slot);
+    slots.by_key.insert(key, slot);
     slot
 }
 
