@@ -5,7 +5,7 @@
 //! bytes: the direct path changes nothing before it answers, so the general one starts afresh.
 
 use super::produce::{apply_to, Record};
-use crate::guide::plan::{Field, Producer, Type};
+use crate::guide::plan::{Field, OnInvalid, Producer, Type};
 use crate::output::{write_raw_key, write_str, write_u64};
 use crate::syntax::{Escape, Token};
 use crate::value::{net, time};
@@ -62,7 +62,11 @@ impl Record {
                         return Direct::General;
                     };
                     write_raw_key(out, &mut first, &field.json_key);
-                    write_u64(out, n);
+                    if raw.len() == 1 || !raw.starts_with('0') {
+                        out.extend_from_slice(raw.as_bytes()); // already as JSON writes it
+                    } else {
+                        write_u64(out, n);
+                    }
                 }
                 // A dotted quad is written as the line has it, and needs no escapes.
                 Type::Ip | Type::Ipv4 if net::is_ipv4(raw) => {
@@ -78,6 +82,13 @@ impl Record {
                 Type::Ipv6 if net::is_ipv4(raw) => {
                     self.declined.push(source.slot);
                     return Direct::Absent;
+                }
+                // No address has such a byte (`parse_ip`): a row that skips what is not its
+                // business goes on to its next source, as the general path does.
+                Type::Ip | Type::Ipv4 | Type::Ipv6
+                    if field.on_invalid == OnInvalid::Skip && raw.bytes().any(|c| !is_ip_byte(c)) =>
+                {
+                    continue;
                 }
                 Type::Timestamp => {
                     let Some(stamp) = time::utc_stamp(raw, &self.time) else {
@@ -95,6 +106,12 @@ impl Record {
         }
         Direct::Absent
     }
+}
+
+/// A byte an IP address can have, as [`net::parse_ip`] reads one (dotted quads, IPv6 in hex
+/// with colons and maybe a dotted quad at the end; no zone, no brackets).
+fn is_ip_byte(c: u8) -> bool {
+    c.is_ascii_hexdigit() || c == b':' || c == b'.'
 }
 
 /// A whole number written only in ASCII digits, when it fits 64 bits (`+1` and the like go
