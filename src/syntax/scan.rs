@@ -157,7 +157,7 @@ impl<'a, R: Copy> Scan<'a, R> {
     /// A literal.
     #[inline]
     pub fn lit(&mut self, text: &[u8]) -> bool {
-        if self.b[self.pos..].starts_with(text) {
+        if starts_with(&self.b[self.pos..], text) {
             self.pos += text.len();
             true
         } else {
@@ -222,7 +222,7 @@ impl<'a, R: Copy> Scan<'a, R> {
         if strings.iter().any(|s| s.as_ref().is_empty()) {
             return true; // an empty string starts right here
         }
-        let fits = |at: &usize| strings.iter().any(|s| rest[*at..].starts_with(s.as_ref()));
+        let fits = |at: &usize| strings.iter().any(|s| starts_with(&rest[*at..], s.as_ref()));
         let first = |i: usize| strings[i].as_ref()[0];
         let single = strings.iter().all(|s| s.as_ref().len() == 1);
         let found = match strings.len() {
@@ -242,6 +242,13 @@ impl<'a, R: Copy> Scan<'a, R> {
         let len = utf8_len(*b.first()?);
         std::str::from_utf8(b.get(..len)?).ok()?.chars().next()
     }
+}
+
+/// Whether `text` starts with `prefix`, compared byte by byte in line: the strings a scan
+/// skips to are a few bytes long, shorter than a call to `memcmp` costs.
+#[inline]
+fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
+    text.len() >= prefix.len() && text.iter().zip(prefix).all(|(a, b)| a == b)
 }
 
 /// The length of the UTF-8 character that starts with `first` (the line is valid UTF-8).
