@@ -19,6 +19,7 @@ for _ in $(seq "$rounds"); do
     for side in A B; do
       bin=$a; [ "$side" = B ] && bin=$b
       if [ "$cores" = one ]; then cmd=(taskset -c 0 "$bin" map --threads 1); else cmd=("$bin" map); fi
+      rm -f "$out"; sync # the last output's truncation and writeback, not timed (see run.sh)
       start=$(date +%s.%N)
       /usr/bin/time -f "%M" -o /tmp/xdrmap-ab-rss "${cmd[@]}" "$corpus" -o "$out" 2>/dev/null
       secs=$(echo "$(date +%s.%N) - $start" | bc -l)

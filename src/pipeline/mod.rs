@@ -101,7 +101,7 @@ impl Pipeline<'_> {
     }
 
     /// A reader thread fills batches, workers map them, this thread writes them in order.
-    /// Fails, having read nothing, when no worker could be started.
+    /// Fails, having read nothing, when no worker or the reader thread could be started.
     fn run_parallel(&self, source: &mut dyn Source, sink: &mut dyn Sink) -> Result<Ended, io::Error> {
         let threads = self.threads;
         let pool = &Pool::new(threads * 6 + 4);
@@ -135,7 +135,9 @@ impl Pipeline<'_> {
             // Only the workers hold these ends now: when they stop, the reader's sends fail.
             drop(work_rx);
             drop(done_tx);
-            let reader = s.spawn(move || read_all(source, pool, &work_tx, read_errors));
+            // Named, as the workers are, so that a profile tells reading, mapping and writing apart.
+            let reader = std::thread::Builder::new().name("xdrmap-reader".into());
+            let reader = reader.spawn_scoped(s, move || read_all(source, pool, &work_tx, read_errors))?;
             let written = write_in_order(done_rx, sink, pool, &mut ended.counts);
             // Dropping the receiver (on a write error) stops the workers, which stops the reader.
             let sent = reader.join();
