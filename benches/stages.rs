@@ -32,7 +32,7 @@ fn main() {
     // XDRMAP_BENCH_ROUNDS=1 with callgrind gives repeatable instruction counts.
     let rounds: usize = std::env::var("XDRMAP_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     let only = std::env::var("XDRMAP_BENCH_ONLY").ok();
-    let wanted = |stage: &str| only.as_deref().map_or(true, |o| o == stage);
+    let wanted = |stage: &str| only.as_deref().is_none_or(|o| o == stage);
     let runtime = {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/netscaler.pest");
         xdrmap::syntax::pest_file::PestFile::load(std::path::Path::new(path), &xdrmap::limits::Limits::default())

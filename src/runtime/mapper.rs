@@ -2,6 +2,7 @@
 //! grammar, and appends one JSON event per mapped line.
 
 use super::direct::Direct;
+use super::ids::DerivedIds;
 use super::outcome::Outcome;
 use super::produce::Record;
 use super::select::{claims, select};
@@ -35,6 +36,8 @@ pub struct Mapper<'p> {
     transport: Option<Arc<Transport>>,
     /// The full length of the message being mapped, when it was truncated.
     truncated: Option<String>,
+    /// The ids of the next batch's events, when they are derived (see [`Mapper::set_ids`]).
+    ids: Option<DerivedIds>,
     /// Per guide, per field: events whose field failed, since the last drain.
     error_counts: Vec<Vec<u64>>,
     pub(super) record: Record,
@@ -65,6 +68,7 @@ impl<'p> Mapper<'p> {
             lines: Vec::new(),
             transport: None,
             truncated: None,
+            ids: None,
             error_counts: plan.guides.iter().map(|g| vec![0; g.fields.len()]).collect(),
             record: Record::default(),
             trace: None,
@@ -77,11 +81,33 @@ impl<'p> Mapper<'p> {
         self.transport = transport;
     }
 
+    /// Sets the ids of the events mapped next: line `i` of the next batch (or the next
+    /// message, `i` = 0) gets `ids.id(i)`; with `None`, every event gets a random id.
+    pub fn set_ids(&mut self, ids: Option<DerivedIds>) {
+        self.ids = ids;
+    }
+
+    /// Line `i` of the batch being mapped is next: its event's id, when derived.
+    fn next_line(&mut self, i: usize) {
+        self.record.event_id = self.ids.map(|ids| ids.id(i));
+    }
+
     /// Maps one line (without its line ending). On success one JSON object and a newline are
     /// appended to `out`; otherwise nothing is. A line of blanks is [`Outcome::Blank`]. A line
     /// that no grammar reads but that is one field of a CSV export (wrapped in quotes, inner
     /// quotes doubled) is mapped as the line inside.
     pub fn map<'a>(&mut self, line: &'a str, received: DateTime<Utc>, out: &mut Vec<u8>) -> Outcome
+    where
+        'p: 'a,
+    {
+        self.next_line(0);
+        let outcome = self.map_line(line, received, out);
+        self.record.event_id = None;
+        outcome
+    }
+
+    /// [`Mapper::map`], the line's event id already set.
+    fn map_line<'a>(&mut self, line: &'a str, received: DateTime<Utc>, out: &mut Vec<u8>) -> Outcome
     where
         'p: 'a,
     {
@@ -140,14 +166,16 @@ impl<'p> Mapper<'p> {
         match std::str::from_utf8(batch) {
             Ok(text) => self.map_text(text, received, out, &mut each),
             Err(_) => {
-                for raw in batch.split_inclusive(|&b| b == b'\n') {
+                for (i, raw) in batch.split_inclusive(|&b| b == b'\n').enumerate() {
                     let line = String::from_utf8_lossy(raw);
                     let line = line_text(&line);
-                    let outcome = self.map(line, received, out);
+                    self.next_line(i);
+                    let outcome = self.map_line(line, received, out);
                     each(line, &outcome);
                 }
             }
         }
+        self.record.event_id = None;
     }
 
     /// [`Mapper::map_batch`] on text.
@@ -162,9 +190,10 @@ impl<'p> Mapper<'p> {
         let forced = self.settings.forced_guide.is_some();
         let plan = self.plan;
         let Some(guide) = plan.guides.get(index) else {
-            for raw in text.split_inclusive('\n') {
+            for (i, raw) in text.split_inclusive('\n').enumerate() {
                 let line = line_text(raw);
-                let outcome = self.map(line, received, out);
+                self.next_line(i);
+                let outcome = self.map_line(line, received, out);
                 each(line, &outcome);
             }
             return;
@@ -172,9 +201,10 @@ impl<'p> Mapper<'p> {
         let mut tokens: Vec<Token<'_>> = recycle(std::mem::take(&mut self.batch_tokens));
         let mut lines = std::mem::take(&mut self.lines);
         plan.grammars[guide.grammar].tokenize_lines(text, &mut tokens, &mut lines);
-        for span in &lines {
+        for (i, span) in lines.iter().enumerate() {
             let line = &text[span.text.clone()];
             let clean = line_text(line);
+            self.next_line(i);
             let outcome = match &span.tokens {
                 Some(range)
                     if clean.len() == line.len()
@@ -184,7 +214,7 @@ impl<'p> Mapper<'p> {
                     let field_errors = self.write_event(index, &tokens[range.clone()], received, out);
                     Outcome::Mapped { guide: index, field_errors }
                 }
-                _ => self.map(clean, received, out),
+                _ => self.map_line(clean, received, out),
             };
             each(clean, &outcome);
         }

@@ -2,6 +2,7 @@
 
 mod direct;
 mod explain;
+mod ids;
 mod mapper;
 mod outcome;
 mod produce;
@@ -9,6 +10,7 @@ mod select;
 mod steps;
 
 pub use explain::{ExplainedError, ExplainedField, ExplainedToken, Explanation};
+pub use ids::DerivedIds;
 pub use mapper::Mapper;
 pub use outcome::{Outcome, Reject};
 

@@ -52,6 +52,9 @@ pub(super) struct Record {
     pub time: TimeSettings,
     /// How many of the tokens are the line's (the transport's follow).
     pub line_len: usize,
+    /// This line's event id when it is derived from where the message is stored
+    /// ([`DerivedIds`](super::DerivedIds)); otherwise each event gets a random one.
+    pub event_id: Option<uuid::Uuid>,
 }
 
 impl Record {
@@ -106,7 +109,7 @@ impl Record {
             Producer::Sources(sources) => self.first_valid(guide, index, field, sources, tokens, received),
             Producer::Const(text) => given(text),
             Producer::Param(param) => param_value(settings, *param).and_then(given),
-            Producer::Generate(Generator::Uuid) => Some(Value::Uuid(uuid::Uuid::new_v4())),
+            Producer::Generate(Generator::Uuid) => Some(Value::Uuid(self.event_id.unwrap_or_else(uuid::Uuid::new_v4))),
             Producer::Generate(Generator::ReceivedTime) => Some(Value::Time(received)),
             Producer::Expr(expr) => self.evaluate(index, field, expr, received, values),
         }

@@ -34,7 +34,7 @@ pub(super) fn select<'a>(
                     tokenized = None;
                     // The first grammar's reason, unless a later one ran out of rule calls:
                     // the line may fit that one, which says more than another's mismatch.
-                    if failure.as_ref().map_or(true, |(_, first)| e.limit && !first.limit) {
+                    if failure.as_ref().is_none_or(|(_, first)| e.limit && !first.limit) {
                         failure = Some((guide.grammar, e));
                     }
                     continue;

@@ -33,6 +33,19 @@ pub struct Mapped {
     pub peer: Option<Arc<Transport>>,
     /// The source's acknowledgement, for the sink to fire once the batch is durable.
     pub ack: Ack,
+    /// For messages of a durable store ([`Batch::stored`](crate::sources::Batch)): the store,
+    /// and each event's message number, in event order (a sink uses them to make a publish
+    /// idempotent); `None` otherwise.
+    pub stored: Option<Stored>,
+}
+
+/// Where the events of a batch of stored messages came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// The store (stream) the messages were read from.
+    pub store: Arc<str>,
+    /// The number of the message each event was mapped from, in event order.
+    pub events: Vec<u64>,
 }
 
 /// A line that could not be mapped, kept whole with where it came from and why.

@@ -72,12 +72,17 @@ pub struct Batch {
     pub ack: Ack,
     /// How the data is cut into messages.
     pub framing: Framing,
+    /// Whether its lines are messages numbered in a durable store (a stream): `origin.source`
+    /// names it, `origin.line` is the first message's number and the others follow one by one.
+    /// Their events then get ids derived from store and number ([`DerivedIds`](crate::runtime::DerivedIds)), the same
+    /// however often a message is delivered, and the sink learns each event's number.
+    pub stored: bool,
 }
 
 impl Batch {
     /// Whole lines read at `received`, the first from `origin`.
     pub fn lines(origin: Origin, data: Vec<u8>, received: DateTime<Utc>) -> Self {
-        Batch { origin, data, received, ack: Ack::none(), framing: Framing::Lines }
+        Batch { origin, data, received, ack: Ack::none(), framing: Framing::Lines, stored: false }
     }
 }
 

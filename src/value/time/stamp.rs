@@ -90,9 +90,9 @@ pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
     let nanos = t.timestamp_subsec_nanos() % 1_000_000_000;
     if nanos != 0 {
         out.push(b'.');
-        if nanos % 1_000_000 == 0 {
+        if nanos.is_multiple_of(1_000_000) {
             digits(out, nanos / 1_000_000, 3);
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             digits(out, nanos / 1_000, 6);
         } else {
             digits(out, nanos, 9);
@@ -104,7 +104,7 @@ pub fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
 /// The days in month `m` of year `y`.
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 if y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400)) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
