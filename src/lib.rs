@@ -22,6 +22,7 @@
 
 extern crate alloc;
 
+pub mod bus;
 pub mod cases;
 pub mod diag;
 #[doc(hidden)]

@@ -112,3 +112,57 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let n: u64 = digits.parse().map_err(|_| format!("expected a byte count such as 65536 or 64K, not '{s}'"))?;
     n.checked_mul(1 << shift).filter(|n| *n > 0).ok_or_else(|| format!("'{s}' is out of range"))
 }
+
+/// How to reach the NATS servers, and how to make the streams that are missing.
+#[derive(Clone, Debug, Args)]
+pub struct BusArgs {
+    /// A credentials file (JWT and NKey seed) for the servers.
+    #[arg(long, value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+
+    /// User name for the servers (with --password, or NATS_PASSWORD).
+    #[arg(long, value_name = "NAME", requires = "password")]
+    pub user: Option<String>,
+
+    /// Password for --user.
+    #[arg(long, value_name = "PASSWORD", env = "NATS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// A token for the servers (or NATS_TOKEN).
+    #[arg(long, value_name = "TOKEN", env = "NATS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Require TLS to the servers, their certificates signed by this CA (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub nats_ca: Option<PathBuf>,
+
+    /// Replicas of a stream xdrmap creates (3 on a three-node cluster).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub replicas: u8,
+
+    /// How long a stream xdrmap creates keeps a message, in hours (0: until deleted).
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub max_age_hours: u64,
+
+    /// How long a stream remembers a Nats-Msg-Id, in seconds: a message published again
+    /// within it (a redelivery mapped again) is dropped as a duplicate.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub dedupe_window: u64,
+}
+
+impl BusArgs {
+    /// The bus configuration for the servers `urls` (comma-separated, as NATS tools take them).
+    pub fn config(&self, urls: &str) -> xdrmap::bus::BusConfig {
+        xdrmap::bus::BusConfig {
+            servers: urls.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            creds: self.creds.clone(),
+            user: self.user.clone().zip(self.password.clone()),
+            token: self.token.clone(),
+            tls_ca: self.nats_ca.clone(),
+            tls: false,
+            replicas: usize::from(self.replicas),
+            max_age: std::time::Duration::from_secs(self.max_age_hours.saturating_mul(3600)),
+            duplicate_window: std::time::Duration::from_secs(self.dedupe_window.max(1)),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 mod check;
 mod config;
+mod consume;
 mod doc;
 mod error;
 mod explain;
@@ -32,6 +33,7 @@ struct Cli {
 enum Command {
     Map(map::MapArgs),
     Serve(Box<serve::ServeArgs>),
+    Consume(Box<consume::ConsumeArgs>),
     Check(check::CheckArgs),
     Explain(explain::ExplainArgs),
     Test(test::TestArgs),
@@ -52,6 +54,7 @@ pub fn run() -> ExitCode {
     let ran = match cli.command {
         Command::Map(args) => map::run(args),
         Command::Serve(args) => serve::run(*args),
+        Command::Consume(args) => consume::run(*args),
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),

@@ -7,10 +7,25 @@ use crate::sources::Origin;
 
 /// Appends `{"file":…,"line":…,"code":…,"reason":…,"text":…}` and a newline. A network
 /// message has `"listener"` and `"peer"` (`ip:port`) where a file's line has `"file"`, and
-/// `"line"` is its number on its connection.
-pub fn write_reject(buf: &mut Vec<u8>, origin: &Origin, code: Code, reason: &str, text: &str) {
+/// `"line"` is its number on its connection. A message read from a stream (`stored`, see
+/// [`Batch::stored`](crate::sources::Batch)) has `"stream"` and `"sequence"` first, then the
+/// transport it was received by, if known.
+pub fn write_reject(buf: &mut Vec<u8>, origin: &Origin, stored: bool, code: Code, reason: &str, text: &str) {
     let mut first = true;
     buf.push(b'{');
+    if stored {
+        write_key(buf, &mut first, "stream");
+        write_str(buf, &origin.source);
+        write_key(buf, &mut first, "sequence");
+        write_u64(buf, origin.line);
+        if let Some(transport) = &origin.peer {
+            write_key(buf, &mut first, "listener");
+            write_str(buf, &transport.listener);
+            write_key(buf, &mut first, "peer");
+            write_str(buf, &transport.peer_text());
+        }
+        return write_why(buf, code, reason, text);
+    }
     match &origin.peer {
         None => {
             write_key(buf, &mut first, "file");
@@ -25,6 +40,12 @@ pub fn write_reject(buf: &mut Vec<u8>, origin: &Origin, code: Code, reason: &str
     }
     write_key(buf, &mut first, "line");
     write_u64(buf, origin.line);
+    write_why(buf, code, reason, text);
+}
+
+/// The end of a reject: `"code":…,"reason":…,"text":…}` and a newline.
+fn write_why(buf: &mut Vec<u8>, code: Code, reason: &str, text: &str) {
+    let mut first = false; // the origin came before
     write_key(buf, &mut first, "code");
     write_str(buf, &code.to_string());
     write_key(buf, &mut first, "reason");
@@ -42,7 +63,7 @@ mod tests {
 
     fn written(origin: &Origin) -> serde_json::Value {
         let mut buf = Vec::new();
-        write_reject(&mut buf, origin, Code::Syntax, "does not fit", "a \"b\"");
+        write_reject(&mut buf, origin, false, Code::Syntax, "does not fit", "a \"b\"");
         assert_eq!(buf.last(), Some(&b'\n'));
         serde_json::from_slice(&buf).unwrap()
     }

@@ -34,7 +34,14 @@ impl<E: Write, R: Write> Sink for JsonLines<E, R> {
         }
         self.scratch.clear();
         for r in &batch.rejects {
-            write_reject(&mut self.scratch, &r.origin, r.reject.code, &r.reject.detail, &r.text);
+            write_reject(
+                &mut self.scratch,
+                &r.origin,
+                batch.stored.is_some(),
+                r.reject.code,
+                &r.reject.detail,
+                &r.text,
+            );
         }
         self.rejects.write_all(&self.scratch)
     }

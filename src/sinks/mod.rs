@@ -1,10 +1,12 @@
 //! Sinks: where results go. A [`Sink`] takes each mapped batch (its events and its rejects,
 //! in input order), makes them durable on `flush`, and fires the sources' acknowledgements
-//! once they are: JSON Lines files and streams today ([`JsonLines`]), a message bus later.
+//! once they are: JSON Lines files and streams ([`JsonLines`]), and JetStream subjects ([`JetStream`]).
 
+mod jetstream;
 mod json_lines;
 mod rotating;
 
+pub use jetstream::{BusStats, JetStream, Unacked};
 pub use json_lines::JsonLines;
 pub use rotating::RotatingFile;
 

@@ -1,10 +1,11 @@
 //! Sources: where lines come from. A [`Source`] hands out [`Batch`]es of whole lines, each
 //! line with its [`Origin`] and the batch's receive time; files and standard input today
-//! ([`Files`]), network listeners and bus consumers later, behind the same trait.
+//! ([`Files`]), network listeners (`net`) and JetStream consumers (`jetstream`), behind the same trait.
 
 mod chunker;
 mod files;
 pub mod framing;
+pub mod jetstream;
 pub mod net;
 mod pool;
 

@@ -1,0 +1,205 @@
+//! A JetStream pull consumer as a source: raw messages fetched in batches, each batch of
+//! consecutive messages from one sender mapped as one, acknowledged to the server only once
+//! the sink has made their events durable (at-least-once).
+
+use super::{Ack, Batch, Framing, Origin, Pool, ReadError, Source};
+use crate::bus::{headers, Bus};
+use crate::syntax::Transport;
+use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer, DeliverPolicy};
+use async_nats::jetstream::message::Acker;
+use async_nats::HeaderMap;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a fetch waits for messages before it asks again (and looks at the stop flag).
+const FETCH_WAIT: Duration = Duration::from_millis(500);
+
+/// How the consumer is set up and read.
+#[derive(Clone, Debug)]
+pub struct ConsumerConfig {
+    /// The durable consumer's name: workers that give the same name share the work.
+    pub durable: String,
+    /// The raw subjects it takes (`xdrmap.raw.>`).
+    pub filter: String,
+    /// Messages per fetch.
+    pub batch: usize,
+    /// How long the server waits for an acknowledgement before it delivers a message again.
+    pub ack_wait: Duration,
+    /// Messages delivered and not yet acknowledged, at most, over all the workers.
+    pub max_ack_pending: i64,
+    /// Stop when a fetch finds nothing (read what is there, then end), instead of waiting.
+    pub until_idle: bool,
+}
+
+/// Raw messages of one stream, through a durable pull consumer.
+pub struct JetStreamSource {
+    bus: Arc<Bus>,
+    consumer: Consumer<pull::Config>,
+    stream: Arc<str>,
+    config: ConsumerConfig,
+    stop: Arc<AtomicBool>,
+    ready: std::collections::VecDeque<Batch>,
+    last_transport: Option<Arc<Transport>>,
+}
+
+impl JetStreamSource {
+    /// Opens (or creates) the durable consumer `config.durable` on `stream`. Setting `stop`
+    /// ends the source after the fetch in flight.
+    ///
+    /// # Errors
+    /// When the stream is missing or the server refuses the consumer.
+    pub fn open(bus: Arc<Bus>, stream: &str, config: ConsumerConfig, stop: Arc<AtomicBool>) -> Result<Self, String> {
+        let consumer_config = pull::Config {
+            durable_name: Some(config.durable.clone()),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: config.ack_wait,
+            max_ack_pending: config.max_ack_pending,
+            filter_subject: config.filter.clone(),
+            ..Default::default()
+        };
+        let consumer = bus.block_on(async {
+            let stream = bus.jetstream().get_stream(stream).await.map_err(|e| e.to_string())?;
+            stream.get_or_create_consumer(&config.durable, consumer_config).await.map_err(|e| e.to_string())
+        });
+        let consumer = consumer.map_err(|e| format!("cannot open the consumer {} on {stream}: {e}", config.durable))?;
+        Ok(JetStreamSource {
+            bus,
+            consumer,
+            stream: Arc::from(stream),
+            config,
+            stop,
+            ready: Default::default(),
+            last_transport: None,
+        })
+    }
+
+    /// One fetch: the messages that came, with their sequence numbers, or an error.
+    fn fetch(&self) -> Result<Vec<(u64, async_nats::Message, Acker)>, String> {
+        self.bus.block_on(async {
+            let mut batch = self
+                .consumer
+                .fetch()
+                .max_messages(self.config.batch)
+                .expires(FETCH_WAIT)
+                .messages()
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut messages = Vec::new();
+            while let Some(message) = batch.next().await {
+                let message = message.map_err(|e| e.to_string())?;
+                let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
+                let (message, acker) = message.split();
+                messages.push((seq, message, acker));
+            }
+            Ok(messages)
+        })
+    }
+
+    /// Cuts fetched messages into batches: consecutive numbers, one receive time, one sender,
+    /// no line break inside (a message with one is a batch of its own).
+    fn cut(&mut self, messages: Vec<(u64, async_nats::Message, Acker)>, pool: &Pool) {
+        let mut open: Option<(Batch, Vec<Acker>, u64)> = None;
+        for (seq, message, acker) in messages {
+            let received = message.headers.as_ref().and_then(received).unwrap_or_else(Utc::now);
+            let transport = self.transport(message.headers.as_ref());
+            let payload = &message.payload[..];
+            let whole = payload.contains(&b'\n');
+            let fits = open.as_ref().is_some_and(|(batch, _, last)| {
+                !whole && seq == last + 1 && batch.received == received && batch.origin.peer == transport
+            });
+            if !fits {
+                self.close(open.take());
+                let origin = Origin { source: Arc::clone(&self.stream), line: seq, peer: transport };
+                let framing = if whole { Framing::Message } else { Framing::Lines };
+                let batch =
+                    Batch { framing, stored: true, ..Batch::lines(origin, pool.take(payload.len() + 1), received) };
+                open = Some((batch, Vec::new(), seq));
+            }
+            let (batch, ackers, last) = open.as_mut().expect("a batch is open");
+            batch.data.extend_from_slice(payload);
+            if !whole {
+                batch.data.push(b'\n');
+            }
+            ackers.push(acker);
+            *last = seq;
+            if whole {
+                self.close(open.take());
+            }
+        }
+        self.close(open);
+    }
+
+    /// Queues a cut batch, with the acknowledgement of its messages.
+    fn close(&mut self, open: Option<(Batch, Vec<Acker>, u64)>) {
+        let Some((mut batch, ackers, _)) = open else { return };
+        let handle = self.bus.handle().clone();
+        // Fired by the sink, on its thread, once the events are durable: the acks are sent
+        // in the background and flushed with the sink's next flush of the client.
+        batch.ack = Ack::new(move || {
+            handle.spawn(async move {
+                for acker in ackers {
+                    let _ = acker.ack().await;
+                }
+            });
+        });
+        self.ready.push_back(batch);
+    }
+
+    /// The transport a message's headers name, shared with the message before when the same.
+    fn transport(&mut self, headers: Option<&HeaderMap>) -> Option<Arc<Transport>> {
+        let headers = headers?;
+        let peer: SocketAddr = headers.get(headers::PEER)?.as_str().parse().ok()?;
+        let listener = headers.get(headers::LISTENER).map_or("", |v| v.as_str());
+        let protocol = match headers.get(headers::PROTOCOL).map(|v| v.as_str()) {
+            Some("udp") => "udp",
+            Some("tls") => "tls",
+            _ => "tcp",
+        };
+        let tls_subject = headers.get(headers::TLS_SUBJECT).map(|v| v.as_str().to_string());
+        if let Some(last) = &self.last_transport {
+            if last.peer == peer
+                && &*last.listener == listener
+                && last.protocol == protocol
+                && last.tls_subject == tls_subject
+            {
+                return Some(Arc::clone(last));
+            }
+        }
+        let transport = Arc::new(Transport::new(Arc::from(listener), protocol, peer, tls_subject));
+        self.last_transport = Some(Arc::clone(&transport));
+        Some(transport)
+    }
+}
+
+/// The receive time a raw message's headers give.
+fn received(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+    let text = headers.get(headers::RECEIVED)?.as_str();
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+}
+
+impl Source for JetStreamSource {
+    fn next_batch(&mut self, pool: &Pool) -> Option<Result<Batch, ReadError>> {
+        loop {
+            if let Some(batch) = self.ready.pop_front() {
+                return Some(Ok(batch));
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            match self.fetch() {
+                Ok(messages) if messages.is_empty() && self.config.until_idle => return None,
+                Ok(messages) => self.cut(messages, pool),
+                Err(e) => {
+                    // The bus is away (a restart, a leader change): say so, wait, ask again.
+                    eprintln!("xdrmap: fetching from {}: {e}; trying again", self.stream);
+                    std::thread::sleep(FETCH_WAIT);
+                }
+            }
+        }
+    }
+}
