@@ -11,16 +11,43 @@ use async_nats::jetstream::message::PublishMessage;
 use nats::{count, wait_until, Nats};
 use std::process::{Child, Command, Stdio};
 
+/// A child process, killed when dropped, so that a failing test leaves no worker behind.
+struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `xdrmap consume` on `url` with `args`, its stderr to a file in the scratch folder.
-fn consume(url: &str, args: &[&str], log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_xdrmap"))
-        .arg("consume")
-        .arg(url)
+fn consume(url: &str, args: &[&str], log: &std::path::Path) -> Running {
+    xdrmap(&[&["consume", url], args].concat(), log)
+}
+
+/// Starts `xdrmap ARGS`, its stderr to `log`.
+fn xdrmap(args: &[&str], log: &std::path::Path) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_xdrmap"))
         .args(args)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
-        .expect("xdrmap starts")
+        .expect("xdrmap starts");
+    Running(child)
 }
 
 /// `n` lines, the guide cases' in turn (some of which are rejected), line `bad` replaced by
@@ -184,4 +211,43 @@ async fn a_worker_killed_mid_run_leaves_nothing_unmapped_and_nothing_twice() {
 fn signal(child: &Child, name: &str) {
     let sent = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
+}
+
+/// The whole chain: syslog over TCP into `serve --nats`, raw messages on the bus with their
+/// sender, `consume` maps them: every line sent is one event or one reject, as `map` makes
+/// of the same lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_publishes_what_it_receives_and_consume_maps_it() {
+    use std::io::Write;
+    let Some(server) = Nats::start("chain") else { return };
+    let scratch = common::Scratch::new("bus-chain");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let serve_log = scratch.join("serve.log");
+    let tcp = format!("127.0.0.1:{port}");
+    let mut collector = xdrmap(&["serve", "--tcp", &tcp, "--nats", &server.url], &serve_log);
+    let listening = || std::fs::read_to_string(&serve_log).unwrap().contains("listening on");
+    assert!(wait_until(20, || async { listening() }).await, "{}", std::fs::read_to_string(&serve_log).unwrap());
+    let n = 10_000;
+    let lines = raw_lines(n, Some(5));
+    let (events, rejects) = expected(&lines, &scratch);
+    let mut stream = std::net::TcpStream::connect(&tcp).unwrap();
+    stream.write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
+    drop(stream);
+    let js = server.jetstream().await;
+    assert!(wait_until(30, || async { count(&js, "XDRMAP_RAW").await >= n as u64 }).await, "every message on the bus");
+    signal(&collector, "TERM");
+    assert!(collector.wait().unwrap().success());
+    let log = std::fs::read_to_string(&serve_log).unwrap();
+    assert!(log.contains(&format!("{n} messages published to XDRMAP_RAW")), "{log}");
+    let consume_log = scratch.join("consume.log");
+    assert!(consume(&server.url, &["--until-idle"], &consume_log).wait().unwrap().success());
+    assert_eq!((count(&js, "XDRMAP_EVENTS").await, count(&js, "XDRMAP_REJECTS").await), (events, rejects));
+    let mapped = read_all(&js, "XDRMAP_EVENTS").await;
+    assert_eq!(mapped[0]["CollectorReceivedTime"].as_str().map(str::len), Some(24), "{}", mapped[0]);
+    let rejected = read_all(&js, "XDRMAP_REJECTS").await;
+    let bad = rejected.iter().find(|r| r["sequence"] == 6).expect("the bad line rejected under its sequence");
+    assert!(
+        bad["peer"].as_str().is_some_and(|p| p.starts_with("127.0.0.1:")),
+        "the sender travels with the message: {bad}"
+    );
 }

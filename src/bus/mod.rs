@@ -3,6 +3,8 @@
 //! `sinks::jetstream`) share one [`Bus`]: a client and a small tokio runtime of its own, which
 //! the synchronous pipeline's threads block on.
 
+pub mod raw;
+
 use async_nats::jetstream::{self, stream};
 use std::future::Future;
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //! the sink has made their events durable (at-least-once).
 
 use super::{Ack, Batch, Framing, Origin, Pool, ReadError, Source};
+use crate::bus::raw::TRUNCATED;
 use crate::bus::{headers, Bus};
 use crate::syntax::Transport;
 use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer, DeliverPolicy};
@@ -101,21 +102,27 @@ impl JetStreamSource {
     }
 
     /// Cuts fetched messages into batches: consecutive numbers, one receive time, one sender,
-    /// no line break inside (a message with one is a batch of its own).
+    /// no line break inside (a message with one, or one the collector truncated, is a batch of
+    /// its own).
     fn cut(&mut self, messages: Vec<(u64, async_nats::Message, Acker)>, pool: &Pool) {
         let mut open: Option<(Batch, Vec<Acker>, u64)> = None;
         for (seq, message, acker) in messages {
             let received = message.headers.as_ref().and_then(received).unwrap_or_else(Utc::now);
             let transport = self.transport(message.headers.as_ref());
             let payload = &message.payload[..];
-            let whole = payload.contains(&b'\n');
+            let truncated = message.headers.as_ref().and_then(|h| h.get(TRUNCATED)).map(|v| v.as_str().to_string());
+            let whole = truncated.is_some() || payload.contains(&b'\n');
             let fits = open.as_ref().is_some_and(|(batch, _, last)| {
                 !whole && seq == last + 1 && batch.received == received && batch.origin.peer == transport
             });
             if !fits {
                 self.close(open.take());
                 let origin = Origin { source: Arc::clone(&self.stream), line: seq, peer: transport };
-                let framing = if whole { Framing::Message } else { Framing::Lines };
+                let framing = match (truncated, whole) {
+                    (Some(length), _) => Framing::Truncated(length),
+                    (None, true) => Framing::Message,
+                    (None, false) => Framing::Lines,
+                };
                 let batch =
                     Batch { framing, stored: true, ..Batch::lines(origin, pool.take(payload.len() + 1), received) };
                 open = Some((batch, Vec::new(), seq));

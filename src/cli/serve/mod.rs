@@ -7,7 +7,7 @@ mod reload;
 
 use super::config::{plan_files, refuse_overwrite, Loaded};
 use super::error::Error;
-use super::flags::{parse_bytes, GuideArgs, ReadArgs};
+use super::flags::{parse_bytes, BusArgs, GuideArgs, ReadArgs};
 use super::map::summary;
 use clap::{Args, ValueEnum};
 use metrics::{Metered, Metrics};
@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use xdrmap::bus::raw::forward;
+use xdrmap::bus::{Bus, StreamSpec};
 use xdrmap::pipeline::{Current, Engine, Pipeline};
 use xdrmap::sinks::{JsonLines, RotatingFile};
 use xdrmap::sources::framing::Oversize;
@@ -140,6 +142,28 @@ pub struct ServeArgs {
     /// Worker threads, 1 to 256 (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
+
+    /// Publish every received message, unmapped, to NATS JetStream at URL (comma-separated
+    /// for a cluster) instead of mapping it here; `xdrmap consume` workers map them. A message
+    /// counts as taken once JetStream acknowledges it; while the bus is away, TCP and TLS
+    /// senders are pushed back and UDP drops are counted.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["output", "rejects", "rotate_bytes"])]
+    nats: Option<String>,
+
+    /// The stream raw messages go to (created when missing, holding xdrmap.raw.>).
+    #[arg(long, value_name = "NAME", default_value = xdrmap::bus::RAW_STREAM, requires = "nats")]
+    raw_stream: String,
+
+    /// The subject raw messages are published to.
+    #[arg(long, value_name = "SUBJECT", default_value = "xdrmap.raw.syslog", requires = "nats")]
+    raw_subject: String,
+
+    /// The subject that messages refused by the framing (oversized, say) are published to.
+    #[arg(long, value_name = "SUBJECT", default_value = "xdrmap.rejects.xdr", requires = "nats")]
+    rejects_subject: String,
+
+    #[command(flatten)]
+    bus: BusArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -155,6 +179,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     refuse_overwrite(&[("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())], &reads)?;
     // Everything that can fail is opened before the listeners start: no message is taken
     // that could not be written.
+    let bus = args.nats.as_ref().map(|url| open_bus(&args, url)).transpose()?;
     let (events, rejects) = open_outputs(&args)?;
     let metrics_socket = args.metrics.map(metrics::bind).transpose().map_err(Error::Other)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -182,18 +207,47 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
         let bound = metrics::serve(socket, Arc::clone(&metrics), runtime.handle()).map_err(Error::Other)?;
         eprintln!("xdrmap: metrics on http://{bound}/metrics");
     }
-    let mut sink = Metered::new(JsonLines::new(events, rejects), Arc::clone(&metrics));
-    let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
-    let ended = Pipeline { engine: &current, threads }.run(&mut source, &mut sink);
-    ended.output.map_err(Error::Output)?;
-    let received: u64 =
-        control.listeners().iter().map(|l| l.stats.messages.load(std::sync::atomic::Ordering::Relaxed)).sum();
-    eprintln!("{} ({received} messages received)", summary(&ended.counts));
+    let received = || -> u64 {
+        control.listeners().iter().map(|l| l.stats.messages.load(std::sync::atomic::Ordering::Relaxed)).sum()
+    };
+    if let Some(bus) = &bus {
+        let forwarded = forward(&mut source, bus, &args.raw_subject, &args.rejects_subject, Duration::from_secs(5));
+        for e in &forwarded.read_errors {
+            eprintln!("xdrmap: {e}");
+        }
+        eprintln!(
+            "xdrmap: {} messages published to {}, {} refused at the door to {} ({} received, {} retries)",
+            forwarded.messages,
+            args.raw_stream,
+            forwarded.rejected,
+            args.rejects_subject,
+            received(),
+            forwarded.retries
+        );
+    } else {
+        let mut sink = Metered::new(JsonLines::new(events, rejects), Arc::clone(&metrics));
+        let threads =
+            args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
+        let ended = Pipeline { engine: &current, threads }.run(&mut source, &mut sink);
+        ended.output.map_err(Error::Output)?;
+        eprintln!("{} ({} messages received)", summary(&ended.counts), received());
+    }
     if let Some(closed) = control.aborted() {
         eprintln!("xdrmap: the drain timeout closed {closed} connections that were still sending; what they had not sent was not read");
     }
     runtime.shutdown_timeout(Duration::from_millis(200));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bus raw messages go to, its raw and rejects streams made when missing.
+fn open_bus(args: &ServeArgs, url: &str) -> Result<Bus, Error> {
+    let bus = Bus::connect(&args.bus.config(url)).map_err(Error::Other)?;
+    let raw = StreamSpec { name: args.raw_stream.clone(), subjects: "xdrmap.raw.>".into() };
+    let rejects = StreamSpec { name: xdrmap::bus::REJECTS_STREAM.into(), subjects: "xdrmap.rejects.>".into() };
+    for spec in [raw, rejects] {
+        bus.ensure_stream(&spec).map_err(Error::Other)?;
+    }
+    Ok(bus)
 }
 
 /// Where events or rejects are written.
