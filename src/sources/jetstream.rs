@@ -144,11 +144,11 @@ impl JetStreamSource {
     /// Queues a cut batch, with the acknowledgement of its messages.
     fn close(&mut self, open: Option<(Batch, Vec<Acker>, u64)>) {
         let Some((mut batch, ackers, _)) = open else { return };
-        let handle = self.bus.handle().clone();
-        // Fired by the sink, on its thread, once the events are durable: the acks are sent
-        // in the background and flushed with the sink's next flush of the client.
+        let bus = Arc::clone(&self.bus);
+        // Fired by the sink, on its thread, once the events are durable: the acks are handed
+        // to the client before the sink flushes it, so that a graceful stop sends them all.
         batch.ack = Ack::new(move || {
-            handle.spawn(async move {
+            bus.block_on(async move {
                 for acker in ackers {
                     let _ = acker.ack().await;
                 }
