@@ -179,11 +179,11 @@ async fn a_worker_killed_mid_run_leaves_nothing_unmapped_and_nothing_twice() {
     let js = server.jetstream().await;
     assert!(wait_until(20, || async { js.get_stream("XDRMAP_RAW").await.is_ok() }).await);
     let mut second = consume(&server.url, &args, &scratch.join("second.log"));
-    let n = 60_000;
+    let n = 30_000;
     let lines = raw_lines(n, None);
     let (events, _) = expected(&lines, &scratch);
     publish_raw(&js, &lines).await;
-    assert!(wait_until(60, || async { count(&js, "XDRMAP_EVENTS").await > 5_000 }).await, "the workers map");
+    assert!(wait_until(60, || async { count(&js, "XDRMAP_EVENTS").await > 3_000 }).await, "the workers map");
     signal(&first, "KILL");
     first.wait().unwrap();
     let done = wait_until(90, || async { count(&js, "XDRMAP_EVENTS").await >= events }).await;
