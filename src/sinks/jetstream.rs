@@ -48,13 +48,12 @@ pub struct BusStats {
 /// Publishes events and rejects to JetStream.
 pub struct JetStream {
     bus: Arc<Bus>,
-    events: String,
-    rejects: String,
+    events: Arc<str>,
+    rejects: Arc<str>,
     deadline: Duration,
     unacked: Unacked,
     pending: Vec<PublishAckFuture>,
     held: Vec<Ack>,
-    scratch: Vec<u8>,
     stats: Arc<BusStats>,
 }
 
@@ -62,8 +61,9 @@ impl JetStream {
     /// A sink publishing events to `events` and rejects to `rejects` (subjects), waiting at most
     /// `deadline` for a window of acknowledgements.
     pub fn new(bus: Arc<Bus>, events: String, rejects: String, deadline: Duration, unacked: Unacked) -> Self {
-        let (pending, held, scratch, stats) = (Vec::new(), Vec::new(), Vec::new(), Arc::default());
-        JetStream { bus, events, rejects, deadline, unacked, pending, held, scratch, stats }
+        let (events, rejects) = (Arc::from(events), Arc::from(rejects));
+        let (pending, held, stats) = (Vec::new(), Vec::new(), Arc::default());
+        JetStream { bus, events, rejects, deadline, unacked, pending, held, stats }
     }
 
     /// What the sink has done so far.
@@ -138,26 +138,16 @@ impl Sink for JetStream {
         let ids = batch.stored.as_ref().map(|s| (&s.store, s.events.as_slice()));
         for (i, event) in events.enumerate() {
             let id = ids.and_then(|(store, seqs)| seqs.get(i).map(|seq| format!("{store}:{seq}")));
-            let subject = std::mem::take(&mut self.events);
-            let published = self.publish(&subject, event.strip_suffix(b"\n").unwrap_or(event), id);
-            self.events = subject;
-            published?;
+            let subject = Arc::clone(&self.events);
+            self.publish(&subject, event.strip_suffix(b"\n").unwrap_or(event), id)?;
         }
         for r in &batch.rejects {
-            self.scratch.clear();
-            write_reject(
-                &mut self.scratch,
-                &r.origin,
-                batch.stored.is_some(),
-                r.reject.code,
-                &r.reject.detail,
-                &r.text,
-            );
+            // Rejects are few: one buffer each.
+            let mut line = Vec::new();
+            write_reject(&mut line, &r.origin, batch.stored.is_some(), r.reject.code, &r.reject.detail, &r.text);
             let id = batch.stored.as_ref().map(|s| format!("{}:{}:reject", s.store, r.origin.line));
-            let (subject, scratch) = (std::mem::take(&mut self.rejects), std::mem::take(&mut self.scratch));
-            let published = self.publish(&subject, scratch.strip_suffix(b"\n").unwrap_or(&scratch), id);
-            (self.rejects, self.scratch) = (subject, scratch);
-            published?;
+            let subject = Arc::clone(&self.rejects);
+            self.publish(&subject, line.strip_suffix(b"\n").unwrap_or(&line), id)?;
         }
         Ok(())
     }
