@@ -114,21 +114,36 @@ impl JetStream {
         }
     }
 
-    /// Publishes one message, its id `id` when it has one.
-    fn publish(&mut self, subject: &str, payload: &[u8], id: Option<String>) -> io::Result<()> {
-        if self.pending.len() >= MAX_PENDING {
-            self.settle()?;
+    /// Publishes `messages` (subject, payload, `Nats-Msg-Id`), in one pass on the bus's
+    /// runtime per window of at most [`MAX_PENDING`] publishes in flight.
+    fn publish(&mut self, messages: Vec<(Arc<str>, PublishMessage)>) -> io::Result<()> {
+        let mut messages = messages.into_iter().peekable();
+        while messages.peek().is_some() {
+            if self.pending.len() >= MAX_PENDING {
+                self.settle()?;
+            }
+            let room = MAX_PENDING - self.pending.len();
+            let (js, pending, stats) = (self.bus.jetstream(), &mut self.pending, &self.stats);
+            let sent = self.bus.block_on(async {
+                for (subject, message) in messages.by_ref().take(room) {
+                    let future = js.send_publish(subject.to_string(), message).await;
+                    pending.push(future.map_err(|e| io::Error::other(format!("cannot publish to {subject}: {e}")))?);
+                    stats.published.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok::<(), io::Error>(())
+            });
+            sent?;
         }
-        let mut message = PublishMessage::build().payload(payload.to_vec().into());
-        if let Some(id) = id {
-            message = message.message_id(id);
-        }
-        let js = self.bus.jetstream();
-        let future = self.bus.block_on(js.send_publish(subject.to_string(), message));
-        let future = future.map_err(|e| io::Error::other(format!("cannot publish to {subject}: {e}")))?;
-        self.pending.push(future);
-        self.stats.published.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+/// A message of `payload`, with the id `id` when it has one.
+fn message(payload: &[u8], id: Option<String>) -> PublishMessage {
+    let message = PublishMessage::build().payload(payload.to_vec().into());
+    match id {
+        Some(id) => message.message_id(id),
+        None => message,
     }
 }
 
@@ -136,20 +151,18 @@ impl Sink for JetStream {
     fn write(&mut self, batch: &Mapped) -> io::Result<()> {
         let events = batch.events.split_inclusive(|&b| b == b'\n');
         let ids = batch.stored.as_ref().map(|s| (&s.store, s.events.as_slice()));
+        let mut messages = Vec::with_capacity(batch.counts.events as usize + batch.rejects.len());
         for (i, event) in events.enumerate() {
             let id = ids.and_then(|(store, seqs)| seqs.get(i).map(|seq| format!("{store}:{seq}")));
-            let subject = Arc::clone(&self.events);
-            self.publish(&subject, event.strip_suffix(b"\n").unwrap_or(event), id)?;
+            messages.push((Arc::clone(&self.events), message(event.strip_suffix(b"\n").unwrap_or(event), id)));
         }
         for r in &batch.rejects {
-            // Rejects are few: one buffer each.
             let mut line = Vec::new();
             write_reject(&mut line, &r.origin, batch.stored.is_some(), r.reject.code, &r.reject.detail, &r.text);
             let id = batch.stored.as_ref().map(|s| format!("{}:{}:reject", s.store, r.origin.line));
-            let subject = Arc::clone(&self.rejects);
-            self.publish(&subject, line.strip_suffix(b"\n").unwrap_or(&line), id)?;
+            messages.push((Arc::clone(&self.rejects), message(line.strip_suffix(b"\n").unwrap_or(&line), id)));
         }
-        Ok(())
+        self.publish(messages)
     }
 
     fn flush(&mut self) -> io::Result<()> {
