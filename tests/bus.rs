@@ -6,119 +6,11 @@
 mod common;
 #[path = "bus/nats.rs"]
 mod nats;
+#[path = "bus/run.rs"]
+mod run;
 
-use async_nats::jetstream::message::PublishMessage;
 use nats::{count, wait_until, Nats};
-use std::process::{Child, Command, Stdio};
-
-/// A child process, killed when dropped, so that a failing test leaves no worker behind.
-struct Running(Child);
-
-impl std::ops::Deref for Running {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Running {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `xdrmap consume` on `url` with `args`, its stderr to a file in the scratch folder.
-fn consume(url: &str, args: &[&str], log: &std::path::Path) -> Running {
-    xdrmap(&[&["consume", url], args].concat(), log)
-}
-
-/// Starts `xdrmap ARGS`, its stderr to `log`.
-fn xdrmap(args: &[&str], log: &std::path::Path) -> Running {
-    let child = Command::new(env!("CARGO_BIN_EXE_xdrmap"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("xdrmap starts");
-    Running(child)
-}
-
-/// `n` lines, the guide cases' in turn (some of which are rejected), line `bad` replaced by
-/// one no guide reads.
-fn raw_lines(n: usize, bad: Option<usize>) -> Vec<String> {
-    let cases = common::case_lines();
-    let line = |i: usize| {
-        if Some(i) == bad {
-            "this is no NetScaler line".to_string()
-        } else {
-            cases[i % cases.len()].clone()
-        }
-    };
-    (0..n).map(line).collect()
-}
-
-/// How many events and rejects `map` makes of `lines` read from a file: what the bus must
-/// give too.
-fn expected(lines: &[String], scratch: &std::path::Path) -> (u64, u64) {
-    let input = scratch.join("raw.log");
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let (events, rejects) = (scratch.join("events.jsonl"), scratch.join("rejects.jsonl"));
-    let status = Command::new(env!("CARGO_BIN_EXE_xdrmap"))
-        .args(["map", "-o"])
-        .arg(&events)
-        .arg("--rejects")
-        .arg(&rejects)
-        .arg(&input)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let lines_of = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().lines().count() as u64;
-    (lines_of(&events), lines_of(&rejects))
-}
-
-/// Publishes `lines` as raw messages, as `serve --nats` does: sender and receive time in the
-/// headers.
-async fn publish_raw(js: &async_nats::jetstream::Context, lines: &[String]) {
-    let mut acks = Vec::new();
-    for line in lines {
-        let line = line.clone();
-        let message = PublishMessage::build()
-            .payload(line.into_bytes().into())
-            .header("Xdrmap-Received", "2026-12-03T07:00:00.000Z")
-            .header("Xdrmap-Peer", "192.0.2.7:41000")
-            .header("Xdrmap-Listener", "tcp://0.0.0.0:1514")
-            .header("Xdrmap-Protocol", "tcp");
-        acks.push(js.send_publish("xdrmap.raw.test", message).await.expect("publishes"));
-        if acks.len() == 1000 {
-            for ack in acks.drain(..) {
-                ack.await.expect("the raw stream takes it");
-            }
-        }
-    }
-    for ack in acks {
-        ack.await.expect("the raw stream takes it");
-    }
-}
-
-/// Every message of `stream`, as JSON, in stream order.
-async fn read_all(js: &async_nats::jetstream::Context, stream: &str) -> Vec<serde_json::Value> {
-    let stream = js.get_stream(stream).await.unwrap();
-    let state = stream.cached_info().state.clone();
-    let mut all = Vec::new();
-    for seq in state.first_sequence..=state.last_sequence {
-        let message = stream.get_raw_message(seq).await.expect("the message is there");
-        all.push(serde_json::from_slice(&message.payload).expect("JSON"));
-    }
-    all
-}
+use run::{consume, expected, publish_raw, raw_lines, read_all, scrape, signal, xdrmap};
 
 /// Raw messages in, one event per message out, a bad line to the rejects subject with its
 /// code; the raw messages all acknowledged; SIGTERM exits 0.
@@ -127,7 +19,7 @@ async fn consume_maps_every_raw_message_once_and_rejects_a_bad_one() {
     let Some(server) = Nats::start("consume") else { return };
     let scratch = common::Scratch::new("bus-consume");
     let log = scratch.join("consume.log");
-    let mut worker = consume(&server.url, &["--threads", "2"], &log);
+    let mut worker = consume(&server.url, &["--threads", "2", "--metrics", "127.0.0.1:0"], &log);
     let js = server.jetstream().await;
     assert!(
         wait_until(20, || async { js.get_stream("XDRMAP_RAW").await.is_ok() }).await,
@@ -159,6 +51,18 @@ async fn consume_maps_every_raw_message_once_and_rejects_a_bad_one() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(acked, "every raw message acknowledged");
+    let all = (events + rejects) as f64;
+    for (name, value) in [
+        ("xdrmap_bus_delivered_total", n as f64),
+        ("xdrmap_bus_raw_acked_total", n as f64),
+        ("xdrmap_bus_published_total", all),
+        ("xdrmap_bus_acked_total", all),
+        ("xdrmap_bus_duplicates_total", 0.0),
+        ("xdrmap_bus_consumer_pending", 0.0),
+    ] {
+        assert_eq!(scrape(&log, name), value, "{name}");
+    }
+    assert!(scrape(&log, "xdrmap_bus_publish_seconds_total") > 0.0, "the publish wait is measured");
     signal(&worker, "TERM");
     let status = worker.wait().unwrap();
     let log = std::fs::read_to_string(&log).unwrap();
@@ -207,12 +111,6 @@ async fn a_worker_killed_mid_run_leaves_nothing_unmapped_and_nothing_twice() {
     assert_eq!(count(&js, "XDRMAP_EVENTS").await, events, "no message twice");
 }
 
-/// Sends signal `name` to the child.
-fn signal(child: &Child, name: &str) {
-    let sent = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
-}
-
 /// The whole chain: syslog over TCP into `serve --nats`, raw messages on the bus with their
 /// sender, `consume` maps them: every line sent is one event or one reject, as `map` makes
 /// of the same lines.
@@ -224,7 +122,8 @@ async fn serve_publishes_what_it_receives_and_consume_maps_it() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let serve_log = scratch.join("serve.log");
     let tcp = format!("127.0.0.1:{port}");
-    let mut collector = xdrmap(&["serve", "--tcp", &tcp, "--nats", &server.url], &serve_log);
+    let serve = ["serve", "--tcp", &tcp, "--nats", &server.url, "--metrics", "127.0.0.1:0"];
+    let mut collector = xdrmap(&serve, &serve_log);
     let listening = || std::fs::read_to_string(&serve_log).unwrap().contains("listening on");
     assert!(wait_until(20, || async { listening() }).await, "{}", std::fs::read_to_string(&serve_log).unwrap());
     let n = 10_000;
@@ -235,6 +134,8 @@ async fn serve_publishes_what_it_receives_and_consume_maps_it() {
     drop(stream);
     let js = server.jetstream().await;
     assert!(wait_until(30, || async { count(&js, "XDRMAP_RAW").await >= n as u64 }).await, "every message on the bus");
+    assert_eq!(scrape(&serve_log, "xdrmap_bus_published_total"), n as f64, "the collector's metrics count them");
+    assert_eq!(scrape(&serve_log, "xdrmap_bus_publish_retries_total"), 0.0);
     signal(&collector, "TERM");
     assert!(collector.wait().unwrap().success());
     let log = std::fs::read_to_string(&serve_log).unwrap();
@@ -250,4 +151,87 @@ async fn serve_publishes_what_it_receives_and_consume_maps_it() {
         bad["peer"].as_str().is_some_and(|p| p.starts_with("127.0.0.1:")),
         "the sender travels with the message: {bad}"
     );
+}
+
+/// Runs `xdrmap ARGS` to its end; gives its success and stderr.
+fn run_to_end(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xdrmap")).args(args).output().expect("xdrmap runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `map --input nats://` replays the raw stream into the very events `consume` published
+/// (same EventIds, same everything) and the same rejects; `-o nats://` publishes a file's
+/// events and rejects, each acknowledged; a replay published to the events stream within the
+/// dedupe window adds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_replays_the_raw_stream_and_publishes_to_the_bus() {
+    let Some(server) = Nats::start("map") else { return };
+    let scratch = common::Scratch::new("bus-map");
+    let url = server.url.as_str();
+    // A first worker with nothing to do makes the streams.
+    assert!(consume(url, &["--until-idle"], &scratch.join("empty.log")).wait().unwrap().success());
+    let js = server.jetstream().await;
+    let n = 3_000;
+    let lines = raw_lines(n, Some(100));
+    let (events, rejects) = expected(&lines, &scratch);
+    publish_raw(&js, &lines).await;
+    assert!(consume(url, &["--until-idle"], &scratch.join("consume.log")).wait().unwrap().success());
+    let (replay, replay_rejects) = (scratch.join("replay.jsonl"), scratch.join("replay-rejects.jsonl"));
+    let (ok, log) = run_to_end(&[
+        "map",
+        "--input",
+        &format!("{url}/XDRMAP_RAW"),
+        "-o",
+        replay.to_str().unwrap(),
+        "--rejects",
+        replay_rejects.to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    assert!(log.contains(&format!("{n} lines read, {events} events written")), "{log}");
+    let read = |p: &std::path::Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    assert_eq!(read(&replay), read_all(&js, "XDRMAP_EVENTS").await, "the replay gives the events consume published");
+    assert_eq!(read(&replay_rejects), read_all(&js, "XDRMAP_REJECTS").await, "and the same rejects");
+
+    let file = scratch.join("raw.log");
+    let (ok, log) = run_to_end(&["map", file.to_str().unwrap(), "-o", &format!("{url}/xdrmap.events.file")]);
+    assert!(ok, "{log}");
+    assert!(log.contains(&format!("({} published, 0 duplicates", events + rejects)), "{log}");
+    assert_eq!(count(&js, "XDRMAP_EVENTS").await, 2 * events, "a file's events have no ids: all of them stored");
+    assert_eq!(count(&js, "XDRMAP_REJECTS").await, 2 * rejects);
+
+    let (ok, log) = run_to_end(&["map", "--input", url, "-o", url]);
+    assert!(ok, "{log}");
+    let all = events + rejects;
+    assert!(log.contains(&format!("({all} published, {all} duplicates dropped by the stream)")), "{log}");
+    assert_eq!(count(&js, "XDRMAP_EVENTS").await, 2 * events, "a replay within the dedupe window adds nothing");
+}
+
+/// A subject that no stream holds would never be acknowledged (and a consumer's raw message
+/// would come back for ever), one in the raw stream would be mapped again and again: each
+/// is refused at start, with what would be right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_no_stream_holds_is_refused_at_start() {
+    let Some(server) = Nats::start("subjects") else { return };
+    let url = server.url.as_str();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["consume", url, "--events-subject", "nowhere.events"],
+            "no stream holds the events subject 'nowhere.events'",
+        ),
+        (
+            &["consume", url, "--rejects-subject", "xdrmap.raw.loop"],
+            "the rejects subject 'xdrmap.raw.loop' is in the raw stream XDRMAP_RAW",
+        ),
+        (
+            &["serve", "--tcp", "127.0.0.1:0", "--nats", url, "--raw-subject", "raw.elsewhere"],
+            "no stream holds the raw subject 'raw.elsewhere'",
+        ),
+        (&["map", "-", "-o", &format!("{url}/nowhere")], "no stream holds the events subject 'nowhere'"),
+    ];
+    for (args, said) in cases {
+        let (ok, log) = run_to_end(args);
+        assert!(!ok && log.contains(said) && log.contains("give a subject under xdrmap."), "{args:?}: {log}");
+    }
 }

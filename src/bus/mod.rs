@@ -131,6 +131,21 @@ impl Bus {
             .map_err(|e| format!("cannot open or create the stream {}: {e}", spec.name))
     }
 
+    /// The stream that holds `subject`, which xdrmap publishes `what` to: checked at start-up,
+    /// since a publish no stream holds is never acknowledged (and a consumer's raw message
+    /// would be delivered again for ever).
+    ///
+    /// # Errors
+    /// When no stream holds it, saying what would be right.
+    pub fn stream_holding(&self, subject: &str, what: &str, expected: &str) -> Result<String, String> {
+        self.block_on(self.jetstream.stream_by_subject(subject)).map_err(|e| {
+            format!(
+                "no stream holds the {what} subject '{subject}' ({e}): publishes to it would never be acknowledged; \
+                 give a subject under {expected}, or create a stream that holds it"
+            )
+        })
+    }
+
     /// Sends what the client holds to the server.
     ///
     /// # Errors
@@ -138,6 +153,42 @@ impl Bus {
     pub fn flush(&self) -> Result<(), String> {
         self.block_on(self.client.flush()).map_err(|e| format!("cannot reach the bus: {e}"))
     }
+}
+
+/// A bus address as `map` takes it: servers, comma-separated, and after the last one an
+/// optional `/NAME` (a stream to read, a subject to publish to):
+/// `nats://n1:4222,nats://n2:4222/XDRMAP_RAW`. Gives the servers and the name.
+///
+/// # Errors
+/// When a server is not a `nats://` or `tls://` URL, or the name is empty.
+pub fn split_address(address: &str) -> Result<(Vec<String>, Option<String>), String> {
+    let mut servers = Vec::new();
+    let mut name = None;
+    for part in address.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((scheme, rest)) = part.split_once("://") else {
+            return Err(format!("'{part}' is not a NATS server URL (nats://host:port or tls://host:port)"));
+        };
+        if !matches!(scheme, "nats" | "tls") {
+            return Err(format!("'{part}': the scheme must be nats:// or tls://"));
+        }
+        let (host, path) = rest.split_once('/').map_or((rest, None), |(h, p)| (h, Some(p)));
+        if let Some(path) = path {
+            if path.is_empty() || name.is_some() {
+                return Err(format!("'{address}': give one /NAME, after the last server"));
+            }
+            name = Some(path.to_string());
+        }
+        servers.push(format!("{scheme}://{host}"));
+    }
+    if servers.is_empty() {
+        return Err(format!("'{address}' names no NATS server"));
+    }
+    Ok((servers, name))
+}
+
+/// Whether `text` is a bus address rather than a file name.
+pub fn is_address(text: &str) -> bool {
+    text.starts_with("nats://") || text.starts_with("tls://")
 }
 
 /// Connects with the configured authentication and TLS.

@@ -6,6 +6,7 @@ use super::config::Loaded;
 use super::error::Error;
 use super::flags::{BusArgs, GuideArgs, ReadArgs};
 use super::map::summary;
+use super::metrics as endpoint;
 use clap::Args;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,6 +81,12 @@ pub struct ConsumeArgs {
     #[arg(long)]
     until_idle: bool,
 
+    /// Serve Prometheus metrics (raw messages delivered, redelivered and acknowledged, the
+    /// consumer's pending, events published, acknowledged and dropped as duplicates, publish
+    /// wait) and /healthz on ADDR (as 127.0.0.1:9101).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
+
     /// Worker threads, 1 to 256 (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
@@ -96,6 +103,7 @@ pub struct ConsumeArgs {
 
 pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
+    let metrics_socket = args.metrics.map(endpoint::bind).transpose().map_err(Error::Other)?;
     let bus = Arc::new(Bus::connect(&args.bus.config(&args.url)).map_err(Error::Other)?);
     let streams = [
         (&args.raw_stream, &args.raw_subject),
@@ -105,9 +113,19 @@ pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     for (name, subjects) in streams {
         bus.ensure_stream(&StreamSpec { name: name.clone(), subjects: subjects.clone() }).map_err(Error::Other)?;
     }
+    for (subject, what, expected) in
+        [(&args.events_subject, "events", "xdrmap.events.>"), (&args.rejects_subject, "rejects", "xdrmap.rejects.>")]
+    {
+        let held = bus.stream_holding(subject, what, expected).map_err(Error::Other)?;
+        if held == args.raw_stream {
+            return Err(Error::Other(format!(
+                "the {what} subject '{subject}' is in the raw stream {held}: the workers would map their own output; give a subject under {expected}"
+            )));
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let consumer = ConsumerConfig {
-        durable: args.durable.clone(),
+        durable: Some(args.durable.clone()),
         filter: args.raw_subject.clone(),
         batch: args.batch.clamp(1, 100_000),
         ack_wait: Duration::from_secs(args.ack_wait.max(1)),
@@ -121,6 +139,11 @@ pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
         JetStream::new(Arc::clone(&bus), args.events_subject, args.rejects_subject, deadline, Unacked::Redeliver);
     bus.handle().spawn(stop_on_signal(Arc::clone(&stop)));
     eprintln!("xdrmap: consuming {} as {} from {}", args.raw_stream, args.durable, args.url);
+    if let Some(socket) = metrics_socket {
+        let worker = Arc::new(endpoint::Worker::new(source.stats(), sink.stats()));
+        let bound = endpoint::serve(socket, worker, bus.handle()).map_err(Error::Other)?;
+        eprintln!("xdrmap: metrics on http://{bound}/metrics");
+    }
     let engine = Current::new(Engine { plan: loaded.plan, settings: loaded.settings });
     let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
     let ended = Pipeline { engine: &engine, threads }.run(&mut source, &mut sink);

@@ -2,15 +2,20 @@
 
 use super::config::{plan_files, refuse_overwrite, Loaded};
 use super::error::Error;
-use super::flags::{parse_bytes, GuideArgs, ReadArgs};
+use super::flags::{parse_bytes, BusArgs, GuideArgs, ReadArgs};
 use super::progress::Progress;
 use clap::Args;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use xdrmap::bus::{self, Bus, StreamSpec};
 use xdrmap::pipeline::{Current, Ended, Engine, Pipeline};
-use xdrmap::sinks::{Counts, JsonLines};
+use xdrmap::sinks::{BusStats, Counts, JetStream, JsonLines, Sink, Unacked};
+use xdrmap::sources::jetstream::{ConsumerConfig, JetStreamSource};
 use xdrmap::sources::{Batch, Files, Pool, ReadError, Source};
 
 /// Map log lines to normalized events (JSON Lines).
@@ -19,17 +24,30 @@ use xdrmap::sources::{Batch, Files, Pool, ReadError, Source};
 /// writes one JSON object per line. Lines that cannot be parsed or claimed go to the rejects
 /// output with their file, line number, reason code and reason; a summary line ends the run
 /// on stderr.
+///
+/// The bus works as a file does: `--input nats://...` replays a raw stream (what `serve
+/// --nats` collected) from its first message to its last, and `-o nats://...` publishes each
+/// event to a subject, and each reject to xdrmap.rejects.xdr.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  xdrmap map ns.log\n  xdrmap map --date-format DDMMYYYY --timezone Europe/Berlin -o events.jsonl ns.log\n  tail -f ns.log | xdrmap map --rejects rejects.jsonl"
+    after_help = "Examples:\n  xdrmap map ns.log\n  xdrmap map --date-format DDMMYYYY --timezone Europe/Berlin -o events.jsonl ns.log\n  tail -f ns.log | xdrmap map --rejects rejects.jsonl\n  xdrmap map ns.log -o nats://127.0.0.1:4222                   # events to xdrmap.events.xdr\n  xdrmap map --input nats://127.0.0.1:4222/XDRMAP_RAW -o replayed.jsonl"
 )]
 pub struct MapArgs {
     /// Log files to read; `-` (or none) reads standard input.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
 
-    /// Write events to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
+    /// Read the raw messages of a JetStream stream instead of files, from its first message
+    /// to the last it holds when the run starts: nats://HOST:PORT[,nats://HOST:PORT...][/STREAM]
+    /// (default stream XDRMAP_RAW). Nothing is acknowledged or removed; event ids are those
+    /// `consume` gives (derived from stream and sequence).
+    #[arg(long, value_name = "URL", conflicts_with = "files")]
+    input: Option<String>,
+
+    /// Write events to FILE instead of standard output; or publish them, one message each,
+    /// to nats://HOST:PORT[,...][/SUBJECT] (default subject xdrmap.events.xdr, rejects to
+    /// xdrmap.rejects.xdr), each acknowledged by JetStream before the run ends.
+    #[arg(short, long, value_name = "FILE|URL")]
     output: Option<PathBuf>,
 
     #[command(flatten)]
@@ -56,14 +74,39 @@ pub struct MapArgs {
     /// input order.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
+
+    #[command(flatten, next_help_heading = "NATS JetStream (--input nats://, -o nats://)")]
+    bus: BusArgs,
 }
+
+/// Where lines come from.
+enum Input {
+    Files(Vec<PathBuf>),
+    /// A stream of raw messages: the servers and the stream.
+    Bus(Vec<String>, String),
+}
+
+/// Where events go.
+enum Output {
+    /// Standard output, or a file.
+    File(Option<PathBuf>),
+    /// A subject: the servers and the subject.
+    Bus(Vec<String>, String),
+}
+
+/// A sink, and for the bus what it counts.
+type Opened = (Box<dyn Sink>, Option<Arc<BusStats>>);
+
+/// The subject `-o nats://` publishes rejects to.
+const REJECTS_SUBJECT: &str = "xdrmap.rejects.xdr";
 
 /// What `map` runs on, validated from the flags before anything is read or created.
 struct MapConfig {
     loaded: Loaded,
-    inputs: Vec<PathBuf>,
-    output: Option<PathBuf>,
+    input: Input,
+    output: Output,
     rejects: Option<PathBuf>,
+    bus: BusArgs,
     threads: usize,
     strict: bool,
     max_line: usize,
@@ -72,37 +115,118 @@ struct MapConfig {
 impl MapConfig {
     fn from_args(args: MapArgs) -> Result<MapConfig, Error> {
         let loaded = Loaded::from_flags(&args.guides, &args.read)?;
-        let mut reads = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files.clone() };
+        let input = match &args.input {
+            None => Input::Files(args.files.clone()),
+            Some(url) => {
+                let (servers, stream) = address(url, "--input")?;
+                Input::Bus(servers, stream.unwrap_or_else(|| bus::RAW_STREAM.to_string()))
+            }
+        };
+        let output = match args.output.as_deref().and_then(Path::to_str).filter(|o| bus::is_address(o)) {
+            None => Output::File(args.output.clone()),
+            Some(_) if args.rejects.is_some() => {
+                return Err(Error::Usage(format!(
+                    "with -o nats://, rejects are published to {REJECTS_SUBJECT}: drop --rejects"
+                )))
+            }
+            Some(url) => {
+                let (servers, subject) = address(url, "-o")?;
+                Output::Bus(servers, subject.unwrap_or_else(|| "xdrmap.events.xdr".to_string()))
+            }
+        };
+        let mut reads = match &input {
+            Input::Files(files) if files.is_empty() => vec![PathBuf::from("-")],
+            Input::Files(files) => files.clone(),
+            Input::Bus(..) => Vec::new(),
+        };
         reads.extend(plan_files(&loaded.plan));
-        let outputs = [("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
-        refuse_overwrite(&outputs, &reads)?;
+        let file = match &output {
+            Output::File(path) => path.as_deref(),
+            Output::Bus(..) => None,
+        };
+        refuse_overwrite(&[("-o", file), ("--rejects", args.rejects.as_deref())], &reads)?;
         let threads =
             args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
         Ok(MapConfig {
             loaded,
-            inputs: args.files,
-            output: args.output,
+            input,
+            output,
             rejects: args.rejects,
+            bus: args.bus,
             threads,
             strict: args.strict,
             max_line: args.max_line.min(1 << 30) as usize,
         })
     }
+
+    /// Connects to `servers`.
+    fn connect(&self, servers: &[String]) -> Result<Arc<Bus>, Error> {
+        let config = self.bus.config(&servers.join(","));
+        Ok(Arc::new(Bus::connect(&config).map_err(Error::Other)?))
+    }
+
+    /// The source the flags name.
+    fn source(&mut self) -> Result<Box<dyn Source>, Error> {
+        match std::mem::replace(&mut self.input, Input::Files(Vec::new())) {
+            Input::Files(files) => Ok(Box::new(Files::new(files, self.loaded.clock).max_line(self.max_line))),
+            Input::Bus(servers, stream) => {
+                let bus = self.connect(&servers)?;
+                let replay = ConsumerConfig {
+                    durable: None,
+                    filter: String::new(),
+                    batch: 1000,
+                    ack_wait: Duration::from_secs(30),
+                    max_ack_pending: 0,
+                    until_idle: true,
+                };
+                let stop = Arc::new(AtomicBool::new(false));
+                Ok(Box::new(JetStreamSource::open(bus, &stream, replay, stop).map_err(Error::Other)?))
+            }
+        }
+    }
+
+    /// The sink the flags name, and for the bus what it counts.
+    fn sink(&self) -> Result<Opened, Error> {
+        match &self.output {
+            Output::File(path) => {
+                let events: Box<dyn Write> = match path {
+                    None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+                    Some(path) => Box::new(BufWriter::with_capacity(1 << 16, create(path)?)),
+                };
+                let rejects: Box<dyn Write> = match &self.rejects {
+                    None => Box::new(io::stderr()),
+                    Some(path) => Box::new(BufWriter::new(create(path)?)),
+                };
+                Ok((Box::new(JsonLines::new(events, rejects)), None))
+            }
+            Output::Bus(servers, subject) => {
+                let bus = self.connect(servers)?;
+                for (name, subjects) in
+                    [(bus::EVENTS_STREAM, "xdrmap.events.>"), (bus::REJECTS_STREAM, "xdrmap.rejects.>")]
+                {
+                    let spec = StreamSpec { name: name.into(), subjects: subjects.into() };
+                    bus.ensure_stream(&spec).map_err(Error::Other)?;
+                }
+                bus.stream_holding(subject, "events", "xdrmap.events.>").map_err(Error::Other)?;
+                let deadline = Duration::from_secs(10);
+                let sink = JetStream::new(bus, subject.clone(), REJECTS_SUBJECT.into(), deadline, Unacked::Fail);
+                let stats = sink.stats();
+                Ok((Box::new(sink), Some(stats)))
+            }
+        }
+    }
+}
+
+/// The servers and name of a bus address given to `flag`.
+fn address(url: &str, flag: &str) -> Result<(Vec<String>, Option<String>), Error> {
+    bus::split_address(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))
 }
 
 pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
-    let config = MapConfig::from_args(args)?;
-    let events: Box<dyn Write> = match &config.output {
-        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
-        Some(path) => Box::new(BufWriter::with_capacity(1 << 16, create(path)?)),
-    };
-    let rejects: Box<dyn Write> = match &config.rejects {
-        None => Box::new(io::stderr()),
-        Some(path) => Box::new(BufWriter::new(create(path)?)),
-    };
-    let files = Files::new(config.inputs, config.loaded.clock).max_line(config.max_line);
-    let mut source = Reported { source: files, printed: 0 };
-    let mut sink = Progress::new(JsonLines::new(events, rejects), source.size());
+    let mut config = MapConfig::from_args(args)?;
+    let (sink, stats) = config.sink()?;
+    let mut source = Reported { source: config.source()?, printed: 0 };
+    let mut sink = Progress::new(sink, source.size());
     let engine = Current::new(Engine { plan: config.loaded.plan, settings: config.loaded.settings });
     let pipeline = Pipeline { engine: &engine, threads: config.threads };
     let ended = pipeline.run(&mut source, &mut sink);
@@ -110,7 +234,11 @@ pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
     for e in ended.read_errors.iter().skip(source.printed) {
         eprintln!("xdrmap: {e}");
     }
-    report(ended, config.threads, config.strict)
+    let published = stats.map(|s| {
+        let (published, duplicates) = (s.published.load(Ordering::Relaxed), s.duplicates.load(Ordering::Relaxed));
+        format!(" ({published} published, {duplicates} duplicates dropped by the stream)")
+    });
+    report(ended, config.threads, config.strict, &published.unwrap_or_default())
 }
 
 fn create(path: &Path) -> Result<File, Error> {
@@ -123,7 +251,7 @@ struct Reported<S> {
     printed: usize,
 }
 
-impl<S: Source> Source for Reported<S> {
+impl Source for Reported<Box<dyn Source>> {
     fn next_batch(&mut self, pool: &Pool) -> Option<Result<Batch, ReadError>> {
         let next = self.source.next_batch(pool);
         if let Some(Err(e)) = &next {
@@ -139,12 +267,12 @@ impl<S: Source> Source for Reported<S> {
 }
 
 /// Prints the summary; gives the exit code.
-fn report(ended: Ended, threads: usize, strict: bool) -> Result<ExitCode, Error> {
+fn report(ended: Ended, threads: usize, strict: bool, tail: &str) -> Result<ExitCode, Error> {
     if let Some((unstarted, e)) = &ended.unstarted_workers {
         eprintln!("xdrmap: started {} of {threads} worker threads: {e}", threads - unstarted);
     }
     ended.output.map_err(Error::Output)?;
-    eprintln!("{}", summary(&ended.counts));
+    eprintln!("{}{tail}", summary(&ended.counts));
     Ok(if !ended.read_errors.is_empty() {
         ExitCode::from(2)
     } else if strict && ended.counts.rejected > 0 {

@@ -10,6 +10,7 @@ mod error;
 mod explain;
 mod flags;
 mod map;
+mod metrics;
 mod progress;
 mod serve;
 mod test;
@@ -31,7 +32,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Map(map::MapArgs),
+    Map(Box<map::MapArgs>),
     Serve(Box<serve::ServeArgs>),
     Consume(Box<consume::ConsumeArgs>),
     Check(check::CheckArgs),
@@ -52,7 +53,7 @@ pub fn run() -> ExitCode {
         }
     };
     let ran = match cli.command {
-        Command::Map(args) => map::run(args),
+        Command::Map(args) => map::run(*args),
         Command::Serve(args) => serve::run(*args),
         Command::Consume(args) => consume::run(*args),
         Command::Check(args) => check::run(args),

@@ -41,6 +41,8 @@ pub struct BusStats {
     pub duplicates: AtomicU64,
     /// Windows given up (not acknowledged within the deadline).
     pub abandoned: AtomicU64,
+    /// Windows of publishes waited for (acknowledged or given up).
+    pub windows: AtomicU64,
     /// Time spent waiting for acknowledgements, in microseconds.
     pub ack_wait_micros: AtomicU64,
 }
@@ -89,6 +91,7 @@ impl JetStream {
         let deadline = self.deadline;
         let waited = self.bus.block_on(async move { tokio::time::timeout(deadline, all).await });
         self.stats.ack_wait_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stats.windows.fetch_add(1, Ordering::Relaxed);
         let failure = match waited {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),

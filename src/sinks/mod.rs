@@ -86,6 +86,20 @@ impl AddAssign for Counts {
     }
 }
 
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn write(&mut self, batch: &Mapped) -> io::Result<()> {
+        (**self).write(batch)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+
+    fn acknowledge(&mut self, ack: Ack) -> io::Result<()> {
+        (**self).acknowledge(ack)
+    }
+}
+
 /// Takes mapped batches, in input order.
 pub trait Sink {
     /// Takes one mapped batch.

@@ -1,6 +1,8 @@
 //! A JetStream pull consumer as a source: raw messages fetched in batches, each batch of
-//! consecutive messages from one sender mapped as one, acknowledged to the server only once
-//! the sink has made their events durable (at-least-once).
+//! consecutive messages from one sender mapped as one. A durable consumer's messages are
+//! acknowledged to the server only once the sink has made their events durable
+//! (at-least-once); a replay reads the stream as it stands, through an ephemeral consumer
+//! without acknowledgements.
 
 use super::{Ack, Batch, Framing, Origin, Pool, ReadError, Source};
 use crate::bus::raw::TRUNCATED;
@@ -12,7 +14,7 @@ use async_nats::HeaderMap;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +24,10 @@ const FETCH_WAIT: Duration = Duration::from_millis(500);
 /// How the consumer is set up and read.
 #[derive(Clone, Debug)]
 pub struct ConsumerConfig {
-    /// The durable consumer's name: workers that give the same name share the work.
-    pub durable: String,
+    /// The durable consumer's name: workers that give the same name share the work. None
+    /// replays the stream: an ephemeral consumer from the first message to the last one the
+    /// stream held when the source opened, nothing acknowledged (`map --input nats://`).
+    pub durable: Option<String>,
     /// The raw subjects it takes (`xdrmap.raw.>`).
     pub filter: String,
     /// Messages per fetch.
@@ -36,6 +40,19 @@ pub struct ConsumerConfig {
     pub until_idle: bool,
 }
 
+/// What the source has seen, for the metrics.
+#[derive(Debug, Default)]
+pub struct SourceStats {
+    /// Raw messages delivered to this worker.
+    pub delivered: AtomicU64,
+    /// Of those, messages delivered before (to this worker or another).
+    pub redelivered: AtomicU64,
+    /// Raw messages acknowledged.
+    pub acked: AtomicU64,
+    /// Messages of the stream not yet delivered to the consumer, as of the last fetch.
+    pub pending: AtomicU64,
+}
+
 /// Raw messages of one stream, through a durable pull consumer.
 pub struct JetStreamSource {
     bus: Arc<Bus>,
@@ -45,29 +62,47 @@ pub struct JetStreamSource {
     stop: Arc<AtomicBool>,
     ready: std::collections::VecDeque<Batch>,
     last_transport: Option<Arc<Transport>>,
+    /// For a replay, the last sequence it reads.
+    end: Option<u64>,
+    /// A replay has read its last message.
+    done: bool,
+    stats: Arc<SourceStats>,
 }
 
 impl JetStreamSource {
-    /// Opens (or creates) the durable consumer `config.durable` on `stream`. Setting `stop`
-    /// ends the source after the fetch in flight.
+    /// Opens (or creates) the durable consumer `config.durable` on `stream`, or for a replay
+    /// an ephemeral one. Setting `stop` ends the source after the fetch in flight.
     ///
     /// # Errors
     /// When the stream is missing or the server refuses the consumer.
     pub fn open(bus: Arc<Bus>, stream: &str, config: ConsumerConfig, stop: Arc<AtomicBool>) -> Result<Self, String> {
-        let consumer_config = pull::Config {
-            durable_name: Some(config.durable.clone()),
-            deliver_policy: DeliverPolicy::All,
+        let shared = pull::Config {
+            durable_name: config.durable.clone(),
             ack_policy: AckPolicy::Explicit,
             ack_wait: config.ack_wait,
             max_ack_pending: config.max_ack_pending,
-            filter_subject: config.filter.clone(),
             ..Default::default()
         };
-        let consumer = bus.block_on(async {
-            let stream = bus.jetstream().get_stream(stream).await.map_err(|e| e.to_string())?;
-            stream.get_or_create_consumer(&config.durable, consumer_config).await.map_err(|e| e.to_string())
+        let replay = pull::Config { ack_policy: AckPolicy::None, ..Default::default() };
+        let consumer_config = pull::Config {
+            deliver_policy: DeliverPolicy::All,
+            filter_subject: config.filter.clone(),
+            ..if config.durable.is_some() { shared } else { replay }
+        };
+        let opened = bus.block_on(async {
+            let mut stream = bus.jetstream().get_stream(stream).await.map_err(|e| e.to_string())?;
+            let last = stream.info().await.map_err(|e| e.to_string())?.state.last_sequence;
+            let consumer = match &config.durable {
+                Some(name) => stream.get_or_create_consumer(name, consumer_config).await,
+                None => stream.create_consumer(consumer_config).await,
+            };
+            Ok::<_, String>((consumer.map_err(|e| e.to_string())?, last))
         });
-        let consumer = consumer.map_err(|e| format!("cannot open the consumer {} on {stream}: {e}", config.durable))?;
+        let (consumer, last) = opened.map_err(|e| match &config.durable {
+            Some(name) => format!("cannot open the consumer {name} on {stream}: {e}"),
+            None => format!("cannot replay the stream {stream}: {e}"),
+        })?;
+        let end = config.durable.is_none().then_some(last);
         Ok(JetStreamSource {
             bus,
             consumer,
@@ -76,7 +111,15 @@ impl JetStreamSource {
             stop,
             ready: Default::default(),
             last_transport: None,
+            end,
+            done: end == Some(0),
+            stats: Arc::default(),
         })
+    }
+
+    /// What the source has seen so far.
+    pub fn stats(&self) -> Arc<SourceStats> {
+        Arc::clone(&self.stats)
     }
 
     /// One fetch: the messages that came, with their sequence numbers, or an error.
@@ -93,10 +136,14 @@ impl JetStreamSource {
             let mut messages = Vec::new();
             while let Some(message) = batch.next().await {
                 let message = message.map_err(|e| e.to_string())?;
-                let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
+                let info = message.info().map_err(|e| e.to_string())?;
+                let (seq, again, pending) = (info.stream_sequence, info.delivered > 1, info.pending);
+                self.stats.redelivered.fetch_add(u64::from(again), Ordering::Relaxed);
+                self.stats.pending.store(pending, Ordering::Relaxed);
                 let (message, acker) = message.split();
                 messages.push((seq, message, acker));
             }
+            self.stats.delivered.fetch_add(messages.len() as u64, Ordering::Relaxed);
             Ok(messages)
         })
     }
@@ -107,6 +154,15 @@ impl JetStreamSource {
     fn cut(&mut self, messages: Vec<(u64, async_nats::Message, Acker)>, pool: &Pool) {
         let mut open: Option<(Batch, Vec<Acker>, u64)> = None;
         for (seq, message, acker) in messages {
+            if let Some(end) = self.end {
+                // A replay ends where the stream ended when it began.
+                if seq >= end {
+                    self.done = true;
+                }
+                if seq > end {
+                    break;
+                }
+            }
             let received = message.headers.as_ref().and_then(received).unwrap_or_else(Utc::now);
             let transport = self.transport(message.headers.as_ref());
             let payload = &message.payload[..];
@@ -144,13 +200,18 @@ impl JetStreamSource {
     /// Queues a cut batch, with the acknowledgement of its messages.
     fn close(&mut self, open: Option<(Batch, Vec<Acker>, u64)>) {
         let Some((mut batch, ackers, _)) = open else { return };
-        let bus = Arc::clone(&self.bus);
+        if self.end.is_some() {
+            self.ready.push_back(batch);
+            return;
+        }
+        let (bus, stats) = (Arc::clone(&self.bus), Arc::clone(&self.stats));
         // Fired by the sink, on its thread, once the events are durable: the acks are handed
         // to the client before the sink flushes it, so that a graceful stop sends them all.
         batch.ack = Ack::new(move || {
             bus.block_on(async move {
                 for acker in ackers {
-                    let _ = acker.ack().await;
+                    let acked = acker.ack().await.is_ok();
+                    stats.acked.fetch_add(u64::from(acked), Ordering::Relaxed);
                 }
             });
         });
@@ -195,7 +256,7 @@ impl Source for JetStreamSource {
             if let Some(batch) = self.ready.pop_front() {
                 return Some(Ok(batch));
             }
-            if self.stop.load(Ordering::Relaxed) {
+            if self.done || self.stop.load(Ordering::Relaxed) {
                 return None;
             }
             match self.fetch() {

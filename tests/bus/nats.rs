@@ -1,5 +1,7 @@
 //! A real `nats-server -js` for a test: on a free loopback port, its store in a scratch
 //! folder, stopped when dropped; and a client to look at its streams.
+// Shared by the bus test binaries, each of which uses a part.
+#![allow(dead_code)]
 
 use super::common::Scratch;
 use std::net::TcpListener;
@@ -10,7 +12,8 @@ use std::time::{Duration, Instant};
 pub struct Nats {
     child: Child,
     pub url: String,
-    _store: Scratch,
+    port: u16,
+    store: Scratch,
 }
 
 impl Nats {
@@ -25,25 +28,42 @@ impl Nats {
         }
         let store = Scratch::new(&format!("nats-{name}"));
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(&*store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(Nats { child, url: format!("nats://127.0.0.1:{port}"), _store: store })
+        let child = spawn(port, &store);
+        Some(Nats { child, url: format!("nats://127.0.0.1:{port}"), port, store })
+    }
+
+    /// Kills the server (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server killed, on the same port and store.
+    pub fn start_again(&mut self) {
+        self.child = spawn(self.port, &self.store);
     }
 
     /// A JetStream context on a client of this server.
     pub async fn jetstream(&self) -> async_nats::jetstream::Context {
         async_nats::jetstream::new(async_nats::connect(&self.url).await.expect("connects"))
     }
+}
+
+/// Starts `nats-server -js` on `port` with its store in `store`, and waits until it listens.
+fn spawn(port: u16, store: &Scratch) -> Child {
+    let child = Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(&**store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not listen within 10 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 impl Drop for Nats {

@@ -1,7 +1,9 @@
 //! What `serve` has seen, as Prometheus metrics (prometheus-client, served by hyper):
 //! messages, bytes and connections per listener, events and rejects by listener and reason,
-//! field errors by token, UDP drops, queue depth, reloads and the plan in use; `/healthz`.
+//! field errors by token, UDP drops, queue depth, reloads and the plan in use; with
+//! `--nats`, publishing to the bus.
 
+use crate::cli::metrics::{Forwarding, Scrape};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -9,9 +11,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use xdrmap::bus::raw::Forwarded;
 use xdrmap::pipeline::Current;
 use xdrmap::sinks::{Mapped, Sink};
 use xdrmap::sources::net::Control;
@@ -28,10 +30,12 @@ pub struct Metrics {
     rejects: Family<Labels, Counter>,
     reloads: Family<Labels, Counter>,
     control: Arc<Control>,
+    forwarded: Arc<Forwarded>,
 }
 
 impl Metrics {
-    pub fn new(control: Arc<Control>, current: Arc<Current>) -> Self {
+    /// The metrics of the listeners and the plan, and with `bus` of publishing to it.
+    pub fn new(control: Arc<Control>, current: Arc<Current>, bus: bool) -> Self {
         let mut registry = Registry::default();
         let events = Family::<Labels, Counter>::default();
         let with_errors = Family::<Labels, Counter>::default();
@@ -51,7 +55,16 @@ impl Metrics {
             let _ = reloads.get_or_create(&vec![("result", result.to_string())]);
         }
         registry.register_collector(Box::new(Live { control: Arc::clone(&control), current }));
-        Metrics { registry, events, with_errors, field_errors, rejects, reloads, control }
+        let forwarded = Arc::<Forwarded>::default();
+        if bus {
+            registry.register_collector(Box::new(Forwarding(Arc::clone(&forwarded))));
+        }
+        Metrics { registry, events, with_errors, field_errors, rejects, reloads, control, forwarded }
+    }
+
+    /// What publishing to the bus counts.
+    pub fn forwarded(&self) -> Arc<Forwarded> {
+        Arc::clone(&self.forwarded)
     }
 
     /// Counts a reload.
@@ -59,12 +72,17 @@ impl Metrics {
         let result = if ok { "ok" } else { "failed" };
         self.reloads.get_or_create(&vec![("result", result.to_string())]).inc();
     }
+}
 
-    /// The metrics as OpenMetrics text.
-    pub fn render(&self) -> String {
+impl Scrape for Metrics {
+    fn render(&self) -> String {
         let mut text = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    fn draining(&self) -> bool {
+        self.control.is_stopping()
     }
 }
 
@@ -201,68 +219,4 @@ impl<S: Sink> Sink for Metered<S> {
     fn acknowledge(&mut self, ack: Ack) -> io::Result<()> {
         self.inner.acknowledge(ack).inspect_err(|_| self.metrics.control.close())
     }
-}
-
-/// Binds the metrics listener (before anything is received, so that a port in use stops
-/// the start).
-pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, String> {
-    let fail = |e: io::Error| format!("cannot serve metrics on {addr}: {e}");
-    let socket = std::net::TcpListener::bind(addr).map_err(fail)?;
-    socket.set_nonblocking(true).map_err(fail)?;
-    Ok(socket)
-}
-
-/// Serves `/metrics` and `/healthz` on `socket`; gives its address.
-pub fn serve(
-    socket: std::net::TcpListener,
-    metrics: Arc<Metrics>,
-    runtime: &tokio::runtime::Handle,
-) -> Result<SocketAddr, String> {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
-    use hyper::{Method, Request, Response, StatusCode};
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    let _entered = runtime.enter();
-    let fail = |e: io::Error| format!("cannot serve metrics: {e}");
-    let socket = tokio::net::TcpListener::from_std(socket).map_err(fail)?;
-    let bound = socket.local_addr().map_err(fail)?;
-    runtime.spawn(async move {
-        loop {
-            let Ok((stream, _)) = socket.accept().await else {
-                // Out of descriptors: wait rather than spin.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            };
-            let metrics = Arc::clone(&metrics);
-            tokio::spawn(async move {
-                let respond = move |req: Request<hyper::body::Incoming>| {
-                    let metrics = Arc::clone(&metrics);
-                    async move {
-                        let (status, kind, body) = match (req.method(), req.uri().path()) {
-                            (&Method::GET, "/metrics") => (
-                                StatusCode::OK,
-                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                                metrics.render(),
-                            ),
-                            (&Method::GET, "/healthz") if metrics.control.is_stopping() => {
-                                (StatusCode::SERVICE_UNAVAILABLE, "text/plain", "draining\n".to_string())
-                            }
-                            (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
-                            _ => (StatusCode::NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n".into()),
-                        };
-                        let mut response = Response::new(Full::new(Bytes::from(body)));
-                        *response.status_mut() = status;
-                        response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static(kind));
-                        Ok::<_, std::convert::Infallible>(response)
-                    }
-                };
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(std::time::Duration::from_secs(5))
-                    .serve_connection(TokioIo::new(stream), hyper::service::service_fn(respond))
-                    .await;
-            });
-        }
-    });
-    Ok(bound)
 }

@@ -9,6 +9,7 @@ use super::config::{plan_files, refuse_overwrite, Loaded};
 use super::error::Error;
 use super::flags::{parse_bytes, BusArgs, GuideArgs, ReadArgs};
 use super::map::summary;
+use super::metrics as endpoint;
 use clap::{Args, ValueEnum};
 use metrics::{Metered, Metrics};
 use reload::Reloader;
@@ -181,7 +182,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     // that could not be written.
     let bus = args.nats.as_ref().map(|url| open_bus(&args, url)).transpose()?;
     let (events, rejects) = open_outputs(&args)?;
-    let metrics_socket = args.metrics.map(metrics::bind).transpose().map_err(Error::Other)?;
+    let metrics_socket = args.metrics.map(endpoint::bind).transpose().map_err(Error::Other)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("xdrmap-net")
@@ -192,7 +193,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let current = Arc::new(Current::new(Engine { plan: loaded.plan, settings: loaded.settings }));
     let (mut source, control) = net::listen(net_config(&args, clock), runtime.handle()).map_err(Error::Other)?;
     let control = Arc::new(control);
-    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current)));
+    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current), bus.is_some()));
     let reloader = Reloader::new(&args, Arc::clone(&current), Arc::clone(&metrics));
     let reloads = reloader.start(args.watch).map_err(Error::Other)?;
     let handlers = {
@@ -204,25 +205,27 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let names: Vec<&str> = control.listeners().iter().map(|l| &*l.name).collect();
     eprintln!("xdrmap: listening on {}", names.join(", "));
     if let Some(socket) = metrics_socket {
-        let bound = metrics::serve(socket, Arc::clone(&metrics), runtime.handle()).map_err(Error::Other)?;
+        let bound = endpoint::serve(socket, Arc::clone(&metrics) as _, runtime.handle()).map_err(Error::Other)?;
         eprintln!("xdrmap: metrics on http://{bound}/metrics");
     }
     let received = || -> u64 {
         control.listeners().iter().map(|l| l.stats.messages.load(std::sync::atomic::Ordering::Relaxed)).sum()
     };
     if let Some(bus) = &bus {
-        let forwarded = forward(&mut source, bus, &args.raw_subject, &args.rejects_subject, Duration::from_secs(5));
-        for e in &forwarded.read_errors {
+        let subjects = (args.raw_subject.as_str(), args.rejects_subject.as_str());
+        let forwarded = metrics.forwarded();
+        for e in forward(&mut source, bus, subjects, Duration::from_secs(5), &forwarded) {
             eprintln!("xdrmap: {e}");
         }
+        let read = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!(
             "xdrmap: {} messages published to {}, {} refused at the door to {} ({} received, {} retries)",
-            forwarded.messages,
+            read(&forwarded.messages),
             args.raw_stream,
-            forwarded.rejected,
+            read(&forwarded.rejected),
             args.rejects_subject,
             received(),
-            forwarded.retries
+            read(&forwarded.retries)
         );
     } else {
         let mut sink = Metered::new(JsonLines::new(events, rejects), Arc::clone(&metrics));
@@ -247,6 +250,8 @@ fn open_bus(args: &ServeArgs, url: &str) -> Result<Bus, Error> {
     for spec in [raw, rejects] {
         bus.ensure_stream(&spec).map_err(Error::Other)?;
     }
+    bus.stream_holding(&args.raw_subject, "raw", "xdrmap.raw.>").map_err(Error::Other)?;
+    bus.stream_holding(&args.rejects_subject, "rejects", "xdrmap.rejects.>").map_err(Error::Other)?;
     Ok(bus)
 }
 
