@@ -24,9 +24,10 @@ const MAX_PENDING: usize = 4_000;
 pub enum Unacked {
     /// The run fails (`map -o nats://`: nothing would deliver them again).
     Fail,
-    /// Their sources' acknowledgements are dropped, not fired: the bus delivers the raw
-    /// messages again after its ack wait, and the events' `Nats-Msg-Id` keeps a second
-    /// publish from being a duplicate (`consume`).
+    /// Their sources' acknowledgements are refused, not fired: the bus delivers the raw
+    /// messages again (at once after the nak, or after its ack wait when the nak is lost
+    /// too), and the events' `Nats-Msg-Id` keeps a second publish from being a duplicate
+    /// (`consume`).
     Redeliver,
 }
 
@@ -111,7 +112,9 @@ impl JetStream {
                 eprintln!(
                     "xdrmap: the bus did not take a window of {count} publishes ({failure}); their messages will be delivered again"
                 );
-                self.held.clear();
+                for ack in self.held.drain(..) {
+                    ack.refuse();
+                }
                 Ok(())
             }
         }

@@ -10,6 +10,7 @@ use crate::bus::{headers, Bus};
 use crate::syntax::Transport;
 use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer, DeliverPolicy};
 use async_nats::jetstream::message::Acker;
+use async_nats::jetstream::AckKind;
 use async_nats::HeaderMap;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -207,11 +208,17 @@ impl JetStreamSource {
         let (bus, stats) = (Arc::clone(&self.bus), Arc::clone(&self.stats));
         // Fired by the sink, on its thread, once the events are durable: the acks are handed
         // to the client before the sink flushes it, so that a graceful stop sends them all.
-        batch.ack = Ack::new(move || {
+        // Refused (the sink gave the window up), the messages are asked for again at once
+        // (a nak), not after the ack wait; their ids keep a second publish from counting.
+        batch.ack = Ack::or_refuse(move |durable| {
             bus.block_on(async move {
                 for acker in ackers {
-                    let acked = acker.ack().await.is_ok();
-                    stats.acked.fetch_add(u64::from(acked), Ordering::Relaxed);
+                    if durable {
+                        let acked = acker.ack().await.is_ok();
+                        stats.acked.fetch_add(u64::from(acked), Ordering::Relaxed);
+                    } else {
+                        let _ = acker.ack_with(AckKind::Nak(None)).await;
+                    }
                 }
             });
         });

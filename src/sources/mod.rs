@@ -88,9 +88,10 @@ impl Batch {
 }
 
 /// A source's acknowledgement of a batch, fired by the sink once what it wrote for the batch
-/// is durable (written and flushed; for a bus, acknowledged by the server). Files need none.
+/// is durable (written and flushed; for a bus, acknowledged by the server), or refused when
+/// the sink gave the batch up (a bus source then asks for it again at once). Files need none.
 #[derive(Default)]
-pub struct Ack(Option<Box<dyn FnOnce() + Send>>);
+pub struct Ack(Option<Box<dyn FnOnce(bool) + Send>>);
 
 impl Ack {
     /// An acknowledgement that does nothing.
@@ -98,8 +99,17 @@ impl Ack {
         Ack(None)
     }
 
-    /// An acknowledgement that runs `f`.
+    /// An acknowledgement that runs `f` when fired (and nothing when refused).
     pub fn new(f: impl FnOnce() + Send + 'static) -> Self {
+        Ack(Some(Box::new(move |durable| {
+            if durable {
+                f()
+            }
+        })))
+    }
+
+    /// An acknowledgement that runs `f(true)` when fired, `f(false)` when refused.
+    pub fn or_refuse(f: impl FnOnce(bool) + Send + 'static) -> Self {
         Ack(Some(Box::new(f)))
     }
 
@@ -108,10 +118,17 @@ impl Ack {
         self.0.is_none()
     }
 
-    /// Fires the acknowledgement.
+    /// Fires the acknowledgement: the batch's results are durable.
     pub fn fire(self) {
         if let Some(f) = self.0 {
-            f();
+            f(true);
+        }
+    }
+
+    /// Refuses it: the sink gave the batch's results up.
+    pub fn refuse(self) {
+        if let Some(f) = self.0 {
+            f(false);
         }
     }
 }

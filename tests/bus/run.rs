@@ -104,14 +104,23 @@ pub async fn publish_raw(js: &async_nats::jetstream::Context, lines: &[String]) 
     }
 }
 
-/// Every message of `stream`, as JSON, in stream order.
+/// Every message of `stream`, as JSON, in stream order (read through an ephemeral consumer,
+/// in fetches of up to 10,000: one request per message would take minutes for 200,000).
 pub async fn read_all(js: &async_nats::jetstream::Context, stream: &str) -> Vec<serde_json::Value> {
+    use async_nats::jetstream::consumer::{pull, AckPolicy};
+    use futures_util::StreamExt;
     let stream = js.get_stream(stream).await.unwrap();
-    let state = stream.cached_info().state.clone();
-    let mut all = Vec::new();
-    for seq in state.first_sequence..=state.last_sequence {
-        let message = stream.get_raw_message(seq).await.expect("the message is there");
-        all.push(serde_json::from_slice(&message.payload).expect("JSON"));
+    let total = stream.cached_info().state.messages as usize;
+    let config = pull::Config { ack_policy: AckPolicy::None, ..Default::default() };
+    let consumer = stream.create_consumer(config).await.unwrap();
+    let mut all = Vec::with_capacity(total);
+    while all.len() < total {
+        let mut batch = consumer.fetch().max_messages(10_000).messages().await.unwrap();
+        let before = all.len();
+        while let Some(message) = batch.next().await {
+            all.push(serde_json::from_slice(&message.unwrap().payload).expect("JSON"));
+        }
+        assert!(all.len() > before, "the stream holds {total} messages, {} read", all.len());
     }
     all
 }
