@@ -32,6 +32,7 @@ pub mod limits;
 pub mod model;
 pub(crate) mod output;
 pub mod pipeline;
+pub mod query;
 pub mod runtime;
 pub mod sinks;
 pub mod sources;

@@ -17,6 +17,8 @@ pub enum Error {
     File { action: &'static str, path: PathBuf, error: io::Error },
     /// Writing the results failed (a broken pipe exits quietly).
     Output(io::Error),
+    /// A QQL query that does not compile.
+    Query(Box<xdrmap::query::QueryError>),
     /// Anything else, said in words.
     Other(String),
 }
@@ -33,6 +35,10 @@ impl Error {
         match self {
             Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
             Error::Guides { diagnostics, .. } => eprint!("{diagnostics}"),
+            Error::Query(e) => {
+                eprint!("{e}");
+                return ExitCode::from(2);
+            }
             _ => {}
         }
         eprintln!("xdrmap: {self}");
@@ -56,6 +62,7 @@ impl fmt::Display for Error {
             }
             Error::File { action, path, error } => write!(f, "cannot {action} {}: {error}", path.display()),
             Error::Output(error) => write!(f, "cannot write output: {error}"),
+            Error::Query(e) => write!(f, "{}", e.diagnostic.message),
         }
     }
 }

@@ -12,6 +12,7 @@ mod flags;
 mod map;
 mod metrics;
 mod progress;
+mod query;
 mod serve;
 mod test;
 
@@ -39,6 +40,7 @@ enum Command {
     Explain(explain::ExplainArgs),
     Test(test::TestArgs),
     Doc(doc::DocArgs),
+    Query(query::QueryArgs),
 }
 
 /// Runs the command line and returns the process exit code:
@@ -60,6 +62,7 @@ pub fn run() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Test(args) => test::run(args),
         Command::Doc(args) => doc::run(args),
+        Command::Query(args) => query::run(args),
     };
     ran.unwrap_or_else(|e| e.report())
 }

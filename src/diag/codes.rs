@@ -3,8 +3,9 @@
 //!
 //! The letter says the class: `E` an error in a guide or grammar (nothing is mapped), `W` a
 //! warning (the plan still compiles), `R` why a line was rejected, `F` why a field of an event
-//! failed its type. Numbers are unique across classes: `E0xx` reading guides, `E1xx`
-//! compiling them, `W2xx` grammar lints, `R3xx` rejected lines, `F4xx` field errors.
+//! failed its type, `Q` why a QQL query does not compile. Numbers are unique across classes:
+//! `E0xx` reading guides, `E1xx` compiling them, `W2xx` grammar lints, `R3xx` rejected
+//! lines, `F4xx` field errors, `Q5xx` queries.
 
 use std::fmt;
 
@@ -126,6 +127,14 @@ codes! {
     /// An address of the other family than an `ipv4`/`ipv6` token's: not an error, it is left
     /// for the sibling token (a sample or constant of the wrong family is refused with it).
     OtherIpFamily = 409, "other_ip_family";
+    /// A QQL query does not parse.
+    QuerySyntax = 501, "query_syntax";
+    /// A QQL clause names a token the data model does not know.
+    QueryUnknownToken = 502, "query_unknown_token";
+    /// A QQL value cannot be of its token's type (`sourcePort: abc`).
+    QueryBadValue = 503, "query_bad_value";
+    /// A QQL operator the token's type does not have (a range on a string).
+    QueryBadOperator = 504, "query_bad_operator";
 }
 
 impl Code {
@@ -134,13 +143,14 @@ impl Code {
         self as u16
     }
 
-    /// The class letter: `E`, `W`, `R` or `F`.
+    /// The class letter: `E`, `W`, `R`, `F` or `Q`.
     pub fn letter(self) -> char {
         match self.number() {
             0..=199 => 'E',
             200..=299 => 'W',
             300..=399 => 'R',
-            _ => 'F',
+            400..=499 => 'F',
+            _ => 'Q',
         }
     }
 

@@ -1,0 +1,134 @@
+//! QQL as data: each case in `tests/fixtures/qql/` is a query and the events it must match
+//! among `events.jsonl` (by their 0-based line), or, for a query that must not compile, the
+//! error it gives (file `<query>`, line, column, code, hint and a caret), snapshotted.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use xdrmap::model::Model;
+use xdrmap::query::Query;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    query: String,
+    #[serde(default)]
+    matches: Option<Vec<usize>>,
+    #[serde(default)]
+    error: bool,
+}
+
+/// The events every case runs on.
+fn events() -> Vec<Map<String, Value>> {
+    let text = include_str!("fixtures/qql/events.jsonl");
+    text.lines().map(|l| serde_json::from_str(l).expect("an event")).collect()
+}
+
+/// The cases' now, for relative times.
+fn now() -> DateTime<Utc> {
+    "2026-12-03T12:00:00Z".parse().unwrap()
+}
+
+#[test]
+fn qql_cases() {
+    let events = events();
+    insta::glob!("fixtures/qql/*.yaml", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let case: Case = serde_yaml::from_str(&text).unwrap();
+        let compiled = Query::compile(&case.query, Model::builtin(), now());
+        match (case.matches, case.error) {
+            (Some(want), false) => {
+                let query = compiled.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let got: Vec<usize> = (0..events.len()).filter(|&i| query.matches(&events[i])).collect();
+                assert_eq!(got, want, "{}: {}", path.display(), case.query);
+            }
+            (None, true) => {
+                let error = compiled.expect_err(&case.query);
+                insta::with_settings!({ description => case.query, omit_expression => true }, {
+                    insta::assert_snapshot!(error.to_string());
+                });
+            }
+            _ => panic!("{}: give either `matches` or `error: true`", path.display()),
+        }
+    });
+}
+
+/// A query from hostile hands: very long, or nested deep, is refused, not parsed.
+#[test]
+fn a_hostile_query_is_refused() {
+    let deep = format!("{}sourceUser: a{}", "(".repeat(10_000), ")".repeat(10_000));
+    let nots = "NOT ".repeat(10_000) + "sourceUser: a";
+    let long = "a ".repeat(100_000);
+    for query in [deep, nots, long] {
+        assert!(Query::compile(&query, Model::builtin(), now()).is_err());
+    }
+}
+
+/// Runs the binary; gives its exit code, stdout and stderr.
+fn xdrmap(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xdrmap"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.code().unwrap(), text(out.stdout), text(out.stderr))
+}
+
+/// `query` on what `map` writes from the bundled sample: the events it prints are exactly
+/// those a plain reading of the file picks out, in order; `--count`, `--fields` (table and
+/// CSV) and a gzip copy agree; no match exits 1, a bad query 2.
+#[test]
+fn query_runs_on_what_map_writes_from_the_sample() {
+    let dir = std::env::temp_dir().join(format!("xdrmap-query-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let events = dir.join("events.jsonl");
+    let (code, _, _) = xdrmap(&["map", "mappings/citrix_loadbalancer/sample.log", "-o", events.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&events).unwrap();
+    let outside = |ip: &str| !ip.starts_with("10.");
+    let want: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            e["eventName"].as_str().is_some_and(|n| n.to_lowercase().contains("login"))
+                && e["sourceIpv4"].as_str().is_some_and(outside)
+        })
+        .collect();
+    assert!(!want.is_empty(), "the sample has logins from outside 10/8");
+    let query = "eventName: login AND sourceIpv4: * AND NOT sourceIpv4: 10.0.0.0/8";
+    let file = events.to_str().unwrap();
+    let (code, out, err) = xdrmap(&["query", query, file]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out.lines().collect::<Vec<_>>(), want, "the events as map wrote them");
+    let (_, count, _) = xdrmap(&["query", query, "--count", file]);
+    assert_eq!(count.trim(), want.len().to_string());
+    let (_, csv, _) = xdrmap(&["query", query, "--fields", "sourceIpv4,eventName", "--csv", file]);
+    assert_eq!(csv.lines().count(), want.len() + 1, "a header and a row each: {csv}");
+    assert_eq!(csv.lines().next(), Some("sourceIpv4,eventName"));
+    let (_, table, _) = xdrmap(&["query", query, "--fields", "sourceIpv4,eventName", file]);
+    assert_eq!(table.lines().count(), want.len() + 1);
+    let gz = dir.join("events.jsonl.gz");
+    let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    std::io::Write::write_all(&mut encoder, text.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    assert_eq!(xdrmap(&["query", query, gz.to_str().unwrap()]).1, out, "gzip reads the same");
+    assert_eq!(xdrmap(&["query", "sourceUser: `no such user`", file]).0, 1, "no match exits 1");
+    let (code, _, err) = xdrmap(&["query", "sourcePort: abc", file]);
+    assert_eq!(code, 2);
+    assert!(err.contains("error[Q503]") && err.contains("<query>:1:13"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A line that is not an event is named with its file and line, and the run exits 2.
+#[test]
+fn a_line_that_is_not_an_event_is_named() {
+    let dir = std::env::temp_dir().join(format!("xdrmap-query-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mixed.jsonl");
+    std::fs::write(&file, "{\"sourceUser\":\"alice\"}\nnot json\n").unwrap();
+    let (code, out, err) = xdrmap(&["query", "alice", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(out, "{\"sourceUser\":\"alice\"}\n", "the good line still matches");
+    assert!(err.contains("mixed.jsonl:2: not a JSON event"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
