@@ -132,3 +132,40 @@ fn a_line_that_is_not_an_event_is_named() {
     assert!(err.contains("mixed.jsonl:2: not a JSON event"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `map --where` writes exactly the events `query` picks from a full `map` of the same lines,
+/// and counts the others; a bad query stops it before anything is read.
+#[test]
+fn map_where_writes_what_query_would_pick() {
+    let sample = "mappings/citrix_loadbalancer/sample.log";
+    let at = "--received-at=2026-01-01T00:00:00Z";
+    let query = "eventType: [SSLVPN, AAA] OR destinationPort: [1 .. 1024]";
+    let (code, all, _) = xdrmap(&["map", sample, at]);
+    assert_eq!(code, 0);
+    let (code, filtered, err) = xdrmap(&["map", sample, at, "--where", query]);
+    assert_eq!(code, 0);
+    let dir = std::env::temp_dir().join(format!("xdrmap-where-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("all.jsonl");
+    std::fs::write(&file, &all).unwrap();
+    let (_, picked, _) = xdrmap(&["query", query, file.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (kept, total) = (picked.lines().count(), all.lines().count());
+    assert!(kept > 0 && kept < total, "the query keeps some of the sample: {kept} of {total}");
+    // The same events, but for their EventIds (random for lines from a file).
+    let without_id = |text: &str| -> Vec<Value> {
+        let strip = |l: &str| {
+            let mut e: Value = serde_json::from_str(l).unwrap();
+            e.as_object_mut().unwrap().remove("EventId");
+            e
+        };
+        text.lines().map(strip).collect()
+    };
+    assert_eq!(without_id(&filtered), without_id(&picked));
+    let said = format!("{total} events mapped");
+    let counted = format!("{kept} written and {} not matching --where", total - kept);
+    assert!(err.contains(&said) && err.contains(&counted), "{err}");
+    let (code, out, err) = xdrmap(&["map", sample, "--where", "sourcePort > x"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("error[Q503]"), "{err}");
+}

@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use xdrmap::bus::{self, Bus, StreamSpec};
+use xdrmap::model::Model;
 use xdrmap::pipeline::{Current, Ended, Engine, Pipeline};
-use xdrmap::sinks::{BusStats, Counts, JetStream, JsonLines, Sink, Unacked};
+use xdrmap::query::Query;
+use xdrmap::sinks::{BusStats, Counts, JetStream, JsonLines, Sink, Unacked, Where};
 use xdrmap::sources::jetstream::{ConsumerConfig, JetStreamSource};
 use xdrmap::sources::{Batch, Files, Pool, ReadError, Source};
 
@@ -61,6 +63,11 @@ pub struct MapArgs {
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
 
+    /// Write only the events this QQL query matches (`xdrmap query --help` has the syntax);
+    /// the others are counted in the summary, not rejected.
+    #[arg(long = "where", value_name = "QUERY")]
+    filter: Option<String>,
+
     /// Exit 1 when any line was rejected.
     #[arg(long)]
     strict: bool,
@@ -106,6 +113,7 @@ struct MapConfig {
     input: Input,
     output: Output,
     rejects: Option<PathBuf>,
+    filter: Option<Query>,
     bus: BusArgs,
     threads: usize,
     strict: bool,
@@ -147,11 +155,14 @@ impl MapConfig {
         refuse_overwrite(&[("-o", file), ("--rejects", args.rejects.as_deref())], &reads)?;
         let threads =
             args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
+        let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
+        let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
         Ok(MapConfig {
             loaded,
             input,
             output,
             rejects: args.rejects,
+            filter,
             bus: args.bus,
             threads,
             strict: args.strict,
@@ -225,6 +236,14 @@ fn address(url: &str, flag: &str) -> Result<(Vec<String>, Option<String>), Error
 pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
     let mut config = MapConfig::from_args(args)?;
     let (sink, stats) = config.sink()?;
+    let (sink, unmatched): (Box<dyn Sink>, _) = match config.filter.take() {
+        None => (sink, None),
+        Some(query) => {
+            let filtered = Where::new(sink, query);
+            let unmatched = filtered.unmatched();
+            (Box::new(filtered), Some(unmatched))
+        }
+    };
     let mut source = Reported { source: config.source()?, printed: 0 };
     let mut sink = Progress::new(sink, source.size());
     let engine = Current::new(Engine { plan: config.loaded.plan, settings: config.loaded.settings });
@@ -234,11 +253,13 @@ pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
     for e in ended.read_errors.iter().skip(source.printed) {
         eprintln!("xdrmap: {e}");
     }
-    let published = stats.map(|s| {
+    let unmatched = unmatched.map(|n| n.load(Ordering::Relaxed));
+    let mut tail = String::new();
+    if let Some(s) = stats {
         let (published, duplicates) = (s.published.load(Ordering::Relaxed), s.duplicates.load(Ordering::Relaxed));
-        format!(" ({published} published, {duplicates} duplicates dropped by the stream)")
-    });
-    report(ended, config.threads, config.strict, &published.unwrap_or_default())
+        tail.push_str(&format!(" ({published} published, {duplicates} duplicates dropped by the stream)"));
+    }
+    report(ended, config.threads, config.strict, unmatched, &tail)
 }
 
 fn create(path: &Path) -> Result<File, Error> {
@@ -267,12 +288,12 @@ impl Source for Reported<Box<dyn Source>> {
 }
 
 /// Prints the summary; gives the exit code.
-fn report(ended: Ended, threads: usize, strict: bool, tail: &str) -> Result<ExitCode, Error> {
+fn report(ended: Ended, threads: usize, strict: bool, unmatched: Option<u64>, tail: &str) -> Result<ExitCode, Error> {
     if let Some((unstarted, e)) = &ended.unstarted_workers {
         eprintln!("xdrmap: started {} of {threads} worker threads: {e}", threads - unstarted);
     }
     ended.output.map_err(Error::Output)?;
-    eprintln!("{}{tail}", summary(&ended.counts));
+    eprintln!("{}{tail}", summary_of(&ended.counts, unmatched));
     Ok(if !ended.read_errors.is_empty() {
         ExitCode::from(2)
     } else if strict && ended.counts.rejected > 0 {
@@ -283,9 +304,18 @@ fn report(ended: Ended, threads: usize, strict: bool, tail: &str) -> Result<Exit
 }
 
 pub(super) fn summary(c: &Counts) -> String {
-    let mut s = format!("xdrmap: {} lines read, {} events written", c.lines, c.events);
+    summary_of(c, None)
+}
+
+/// The summary; with `unmatched`, of a run whose events were filtered by `--where`.
+fn summary_of(c: &Counts, unmatched: Option<u64>) -> String {
+    let verb = if unmatched.is_some() { "mapped" } else { "written" };
+    let mut s = format!("xdrmap: {} lines read, {} events {verb}", c.lines, c.events);
     if c.with_errors > 0 {
         s.push_str(&format!(" ({} with field errors)", c.with_errors));
+    }
+    if let Some(n) = unmatched {
+        s.push_str(&format!(", {} written and {n} not matching --where", c.events.saturating_sub(n)));
     }
     s.push_str(&format!(", {} lines rejected", c.rejected));
     if c.blank > 0 {

@@ -1,11 +1,14 @@
 //! Sinks: where results go. A [`Sink`] takes each mapped batch (its events and its rejects,
 //! in input order), makes them durable on `flush`, and fires the sources' acknowledgements
-//! once they are: JSON Lines files and streams ([`JsonLines`]), and JetStream subjects ([`JetStream`]).
+//! once they are: JSON Lines files and streams ([`JsonLines`]), and JetStream subjects ([`JetStream`]);
+//! [`Where`] in front of one passes on only the events a QQL query matches.
 
+mod filter;
 mod jetstream;
 mod json_lines;
 mod rotating;
 
+pub use filter::Where;
 pub use jetstream::{BusStats, JetStream, Unacked};
 pub use json_lines::JsonLines;
 pub use rotating::RotatingFile;
