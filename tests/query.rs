@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use xdrmap::model::Model;
-use xdrmap::query::Query;
+use xdrmap::query::{Query, RawEvent};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +31,7 @@ fn now() -> DateTime<Utc> {
 #[test]
 fn qql_cases() {
     let events = events();
+    let lines: Vec<&str> = include_str!("fixtures/qql/events.jsonl").lines().collect();
     insta::glob!("fixtures/qql/*.yaml", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let case: Case = serde_yaml::from_str(&text).unwrap();
@@ -40,6 +41,11 @@ fn qql_cases() {
                 let query = compiled.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 let got: Vec<usize> = (0..events.len()).filter(|&i| query.matches(&events[i])).collect();
                 assert_eq!(got, want, "{}: {}", path.display(), case.query);
+                // The raw reading that `query` and `--where` use agrees with the parsed one.
+                let raw: Vec<usize> = (0..lines.len())
+                    .filter(|&i| query.matches(&RawEvent::parse(lines[i].as_bytes()).unwrap()))
+                    .collect();
+                assert_eq!(raw, want, "{} (raw): {}", path.display(), case.query);
             }
             (None, true) => {
                 let error = compiled.expect_err(&case.query);

@@ -9,7 +9,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xdrmap::model::Model;
-use xdrmap::query::Query;
+use xdrmap::query::{Query, RawEvent};
 
 /// Search events with QQL, the query language of Qualys Context XDR.
 ///
@@ -108,8 +108,8 @@ fn scan(name: &Path, mut reader: Box<dyn BufRead>, query: &Query, out: &mut Prin
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Map<String, Value>>(text) {
-            Ok(event) if query.matches(&event) => out.event(text, &event)?,
+        match RawEvent::parse(text) {
+            Ok(event) if query.matches(&event) => out.event(text)?,
             Ok(_) => {}
             Err(e) => {
                 eprintln!("xdrmap: {}:{number}: not a JSON event ({e}); skipped", name.display());
@@ -144,7 +144,7 @@ impl<W: Write> Printer<W> {
         printer
     }
 
-    fn event(&mut self, text: &[u8], event: &Map<String, Value>) -> io::Result<()> {
+    fn event(&mut self, text: &[u8]) -> io::Result<()> {
         self.matched += 1;
         if self.count {
             return Ok(());
@@ -153,6 +153,8 @@ impl<W: Write> Printer<W> {
             self.out.write_all(text)?;
             return self.out.write_all(b"\n");
         }
+        // Only matches are parsed whole, for their cells.
+        let event: Map<String, Value> = serde_json::from_slice(text).map_err(io::Error::other)?;
         let row: Vec<String> = self.fields.iter().map(|f| cell(event.get(f))).collect();
         self.row(row)
     }

@@ -1,22 +1,20 @@
 //! A compiled query run on one event.
 
+use super::event::Fields;
 use super::{Kind, Pred, Text};
-use serde_json::{Map, Value};
 
 /// Whether `event` passes `pred`.
-pub(super) fn matches(pred: &Pred, event: &Map<String, Value>) -> bool {
+pub(super) fn matches<E: Fields + ?Sized>(pred: &Pred, event: &E) -> bool {
     match pred {
         Pred::All(all) => all.iter().all(|p| matches(p, event)),
         Pred::Any(any) => any.iter().any(|p| matches(p, event)),
         Pred::Not(p) => !matches(p, event),
-        Pred::Present(token) => event.get(token).is_some_and(|v| !v.is_null()),
-        Pred::Text(token, test) => event.get(token).and_then(Value::as_str).is_some_and(|s| passes(test, s)),
+        Pred::Present(token) => event.present(token),
+        Pred::Text(token, test) => event.text(token).is_some_and(|s| passes(test, &s)),
         Pred::In(token, kind, intervals) => {
-            event.get(token).and_then(|v| read(*kind, v)).is_some_and(|v| intervals.iter().any(|i| i.contains(v)))
+            read(*kind, token, event).is_some_and(|v| intervals.iter().any(|i| i.contains(v)))
         }
-        Pred::Anywhere(tokens, test) => {
-            tokens.iter().any(|t| event.get(t).and_then(Value::as_str).is_some_and(|s| passes(test, s)))
-        }
+        Pred::Anywhere(tokens, test) => tokens.iter().any(|t| event.text(t).is_some_and(|s| passes(test, &s))),
     }
 }
 
@@ -32,12 +30,12 @@ fn passes(test: &Text, text: &str) -> bool {
     }
 }
 
-/// An event's value as a point of `kind`'s line.
-fn read(kind: Kind, value: &Value) -> Option<i128> {
+/// An event's value of `token` as a point of `kind`'s line.
+fn read<E: Fields + ?Sized>(kind: Kind, token: &str, event: &E) -> Option<i128> {
     match kind {
-        Kind::Integer => value.as_u64().map(i128::from).or_else(|| value.as_i64().map(i128::from)),
-        Kind::Time => super::compile::time_millis(value.as_str()?),
-        Kind::Ip => super::compile::ip_number(value.as_str()?),
+        Kind::Integer => event.integer(token),
+        Kind::Time => super::compile::time_millis(&event.text(token)?),
+        Kind::Ip => super::compile::ip_number(&event.text(token)?),
     }
 }
 

@@ -5,8 +5,10 @@
 
 mod compile;
 mod eval;
+mod event;
 
 pub use compile::QueryError;
+pub use event::{Fields, RawEvent};
 
 use crate::model::Model;
 use chrono::{DateTime, Utc};
@@ -28,8 +30,8 @@ impl Query {
         compile::compile(text, model, now).map(|root| Query { root })
     }
 
-    /// Whether `event` matches.
-    pub fn matches(&self, event: &serde_json::Map<String, serde_json::Value>) -> bool {
+    /// Whether `event` matches: a parsed JSON object, or a [`RawEvent`] (much cheaper).
+    pub fn matches<E: Fields + ?Sized>(&self, event: &E) -> bool {
         eval::matches(&self.root, event)
     }
 }

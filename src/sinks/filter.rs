@@ -3,9 +3,8 @@
 //! and acknowledgements pass through untouched.
 
 use super::{Mapped, Sink, Stored};
-use crate::query::Query;
+use crate::query::{Query, RawEvent};
 use crate::sources::Ack;
-use serde_json::{Map, Value};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -37,8 +36,8 @@ impl<S: Sink> Sink for Where<S> {
         for (i, event) in batch.events.split_inclusive(|&b| b == b'\n').enumerate() {
             // Events are xdrmap's own JSON objects; one that did not parse would be a bug, and
             // is passed on rather than lost.
-            let parsed: Option<Map<String, Value>> = serde_json::from_slice(event).ok();
-            if parsed.is_some_and(|e| !self.query.matches(&e)) {
+            let line = event.strip_suffix(b"\n").unwrap_or(event);
+            if RawEvent::parse(line).is_ok_and(|e| !self.query.matches(&e)) {
                 continue;
             }
             kept += 1;
