@@ -14,7 +14,7 @@ seconds=${1:-60}; shift || true
 sanitizer=${SANITIZER:-none}
 runs=${RUNS:-}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(map_lines threads scanner guide grammar framing)
+[ ${#targets[@]} -gt 0 ] || targets=(map_lines threads scanner guide grammar framing query)
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   cp -n regressions/"$t"/* "corpus/$t/" 2>/dev/null || true

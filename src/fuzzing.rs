@@ -210,3 +210,20 @@ pub fn framing(data: &[u8]) {
         assert!(*kind >= 2 || bytes.len() <= max, "a message longer than the limit");
     }
 }
+
+/// A query from any bytes compiles or is refused, never panics; one that compiles gives the
+/// same verdict on an event read raw (as `query` and `--where` read it) and parsed whole.
+pub fn query(data: &[u8]) {
+    const EVENTS: [&str; 3] = [
+        r#"{"eventTime":"2026-12-02T10:00:00Z","eventName":"LOGIN_FAILED","sourceUser":"al\"ice","sourceIpv4":"203.0.113.7","sourcePort":44044,"Severity":"Error","_unmapped":{"k":[1,"x"]}}"#,
+        r#"{"eventTime":"not a time","sourceIpv6":"2001:db8::7","inByte":18446744073709551615,"outByte":-1,"sourceUser":null}"#,
+        r#"{}"#,
+    ];
+    let text = String::from_utf8_lossy(data);
+    let Ok(query) = crate::query::Query::compile(&text, crate::model::Model::builtin(), received()) else { return };
+    for event in EVENTS {
+        let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(event).expect("a JSON object");
+        let raw = crate::query::RawEvent::parse(event.as_bytes()).expect("a JSON object");
+        assert_eq!(query.matches(&parsed), query.matches(&raw), "raw and parsed differ on {event}");
+    }
+}

@@ -33,3 +33,8 @@ fn grammar() {
 fn framing() {
     insta::glob!("../fuzz/regressions/framing", "*.*", |path| xdrmap::fuzzing::framing(&std::fs::read(path).unwrap()));
 }
+
+#[test]
+fn query() {
+    insta::glob!("../fuzz/regressions/query", "*.*", |path| xdrmap::fuzzing::query(&std::fs::read(path).unwrap()));
+}
