@@ -175,3 +175,32 @@ fn map_where_writes_what_query_would_pick() {
     assert_eq!((code, out.as_str()), (2, ""));
     assert!(err.contains("error[Q503]"), "{err}");
 }
+
+/// `explain --where` says, clause by clause, why the line's event matches or not, with the
+/// value the event has for each clause's token; `--json` carries the verdict.
+#[test]
+fn explain_where_gives_each_clause_its_verdict() {
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/citrix_loadbalancer/sample.log"));
+    let line = sample
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("CMD_EXECUTED") && l.contains("172.16.40.7"))
+        .expect("a CLI line from outside 10/8")
+        .to_string();
+    let query = "eventName: login AND NOT sourceIpv4: 10.0.0.0/8 OR (inByte > 1000 AND sourcePort: *)";
+    let (code, out, _) = xdrmap(&["explain", &line, "--where", query]);
+    assert_eq!(code, 0);
+    let why = out.split("where: ").nth(1).expect("a where section");
+    let lines: Vec<&str> = why.lines().map(str::trim_end).collect();
+    assert_eq!(lines[0], "the event does not match:");
+    assert_eq!(lines[1], "  no  OR: one of");
+    assert!(lines[3].starts_with("      no  eventName: login   (eventName = \"CMD_EXECUTED\")"), "{why}");
+    assert_eq!(lines[4], "      yes NOT", "{why}");
+    assert!(lines.iter().any(|l| l.contains("no  inByte > 1000   (inByte = absent)")), "{why}");
+    let (_, out, _) = xdrmap(&["explain", &line, "--where", "eventName: CMD_EXECUTED AND command: *"]);
+    assert!(out.contains("where: the event matches:"), "{out}");
+    let (_, json, _) = xdrmap(&["explain", &line, "--json", "--where", query]);
+    let value: Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(value["where"]["matches"], Value::Bool(false), "{json}");
+}

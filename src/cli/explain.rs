@@ -7,6 +7,8 @@ use clap::Args;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
+use xdrmap::model::Model;
+use xdrmap::query::{Query, RawEvent};
 use xdrmap::runtime::{Explanation, Mapper};
 use xdrmap::syntax::line_text;
 
@@ -28,6 +30,10 @@ pub struct ExplainArgs {
     #[arg(long)]
     json: bool,
 
+    /// Also say whether the line's event matches this QQL query, clause by clause.
+    #[arg(long = "where", value_name = "QUERY")]
+    filter: Option<String>,
+
     #[command(flatten)]
     guides: GuideArgs,
 
@@ -37,17 +43,35 @@ pub struct ExplainArgs {
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
+    let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
+    let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
     let mut mapper = Mapper::new(&loaded.plan, &loaded.settings);
     let mut stdout = io::stdout().lock();
     let mut explain_one = |line: &str| -> Result<(), Error> {
         let received = loaded.clock.now();
         let explanation = mapper.explain(line, received);
+        // The event's verdict under --where: whether it matches, and why.
+        let verdict = filter.as_ref().and_then(|q| {
+            let event = explanation.event.as_deref()?;
+            let raw = RawEvent::parse(event.as_bytes()).ok()?;
+            Some((q.matches(&raw), q.explain(&raw)))
+        });
         let text = if args.json {
-            let mut s = serde_json::to_string(&explanation).unwrap_or_default();
+            let mut value = serde_json::to_value(&explanation).unwrap_or_default();
+            if let (Some((matched, why)), Some(object)) = (&verdict, value.as_object_mut()) {
+                object.insert("where".into(), serde_json::json!({ "matches": matched, "why": why }));
+            }
+            let mut s = value.to_string();
             s.push('\n');
             s
         } else {
-            render(line, &explanation)
+            let mut s = render(line, &explanation);
+            match (&verdict, &filter) {
+                (Some((_, why)), _) => s.push_str(&format!("where: {why}\n")),
+                (None, Some(_)) => s.push_str("where: no event, so nothing to match\n\n"),
+                _ => {}
+            }
+            s
         };
         stdout.write_all(text.as_bytes()).map_err(Error::Output)
     };

@@ -139,9 +139,11 @@ fn expr(cx: &Context, pair: Pair<Rule>) -> Result<Pred, QueryError> {
         }
         Rule::primary => {
             let inner = pair.into_inner().next().expect("a primary has one part");
+            let text = inner.as_str().trim().to_string();
+            let labeled = |p: Pred| Pred::Clause(text.clone(), Box::new(p));
             match inner.as_rule() {
-                Rule::clause => clause(cx, inner),
-                Rule::bare => bare(cx, inner),
+                Rule::clause => clause(cx, inner).map(labeled),
+                Rule::bare => bare(cx, inner).map(labeled),
                 _ => expr(cx, inner),
             }
         }

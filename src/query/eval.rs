@@ -15,6 +15,7 @@ pub(super) fn matches<E: Fields + ?Sized>(pred: &Pred, event: &E) -> bool {
             read(*kind, token, event).is_some_and(|v| intervals.iter().any(|i| i.contains(v)))
         }
         Pred::Anywhere(tokens, test) => tokens.iter().any(|t| event.text(t).is_some_and(|s| passes(test, &s))),
+        Pred::Clause(_, p) => matches(p, event),
     }
 }
 

@@ -6,6 +6,7 @@
 mod compile;
 mod eval;
 mod event;
+mod explain;
 
 pub use compile::QueryError;
 pub use event::{Fields, RawEvent};
@@ -28,6 +29,12 @@ impl Query {
     /// operator the type does not have.
     pub fn compile(text: &str, model: &Model, now: DateTime<Utc>) -> Result<Query, QueryError> {
         compile::compile(text, model, now).map(|root| Query { root })
+    }
+
+    /// Why `event` matches or not, clause by clause: one line per clause and per AND, OR and
+    /// NOT, indented as the query nests, each with its verdict and the event's value.
+    pub fn explain<E: Fields + ?Sized>(&self, event: &E) -> String {
+        explain::explain(&self.root, event)
     }
 
     /// Whether `event` matches: a parsed JSON object, or a [`RawEvent`] (much cheaper).
@@ -53,6 +60,8 @@ enum Pred {
     In(String, Kind, Vec<Interval>),
     /// Some string token of the event passes the test (a bare word).
     Anywhere(Vec<String>, Text),
+    /// A clause, with its text as the query wrote it (for `explain`).
+    Clause(String, Box<Pred>),
 }
 
 /// A test on text.
