@@ -508,3 +508,24 @@ fn a_failing_output_stops_the_collector() {
     assert_eq!(status.code(), Some(2), "{}", server.stderr());
     assert!(server.stderr().contains("cannot write output"), "{}", server.stderr());
 }
+
+/// `--where`: only the events the query matches are written; the others are counted, in the
+/// metrics and the summary, and none is a reject.
+#[test]
+fn where_writes_only_matching_events() {
+    let mut server = Server::start("serve-where", &["--where", "sessionId: [100 .. 149]"]);
+    let mut tcp = connect(server.addr("tcp"));
+    for n in 0..200 {
+        tcp.write_all(format!("{}\n", line(n)).as_bytes()).unwrap();
+    }
+    drop(tcp);
+    assert!(server.wait_for(10, |s| s.metric("xdrmap_events_unmatched_total") == 150.0), "{}", server.stderr());
+    assert_eq!(ids(&server.events()), (100..150).collect::<Vec<u64>>());
+    assert!(server.rejects().is_empty());
+    assert!(server.stop().success());
+    assert!(
+        server.stderr().contains("200 events mapped, 50 written and 150 not matching --where"),
+        "{}",
+        server.stderr()
+    );
+}

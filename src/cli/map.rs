@@ -308,7 +308,7 @@ pub(super) fn summary(c: &Counts) -> String {
 }
 
 /// The summary; with `unmatched`, of a run whose events were filtered by `--where`.
-fn summary_of(c: &Counts, unmatched: Option<u64>) -> String {
+pub(super) fn summary_of(c: &Counts, unmatched: Option<u64>) -> String {
     let verb = if unmatched.is_some() { "mapped" } else { "written" };
     let mut s = format!("xdrmap: {} lines read, {} events {verb}", c.lines, c.events);
     if c.with_errors > 0 {

@@ -58,6 +58,17 @@ impl Collector for Forwarding {
     }
 }
 
+/// The events `serve --where` left out, read at each scrape.
+#[derive(Debug)]
+pub struct Unmatched(pub Arc<AtomicU64>);
+
+impl Collector for Unmatched {
+    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let help = "Events mapped but not written: they did not match --where";
+        counter(&mut e, "xdrmap_events_unmatched", help, &self.0)
+    }
+}
+
 /// A worker's metrics (`consume --metrics`): the raw messages it fetched and acknowledged,
 /// the events and rejects it published.
 pub struct Worker {

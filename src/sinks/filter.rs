@@ -22,6 +22,12 @@ impl<S: Sink> Where<S> {
         Where { inner, query, unmatched: Arc::default() }
     }
 
+    /// Counts the events that do not match into `counter` (shared with the metrics).
+    pub fn counting_into(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.unmatched = counter;
+        self
+    }
+
     /// How many events did not match, so far.
     pub fn unmatched(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.unmatched)

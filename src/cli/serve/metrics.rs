@@ -3,7 +3,7 @@
 //! field errors by token, UDP drops, queue depth, reloads and the plan in use; with
 //! `--nats`, publishing to the bus.
 
-use crate::cli::metrics::{Forwarding, Scrape};
+use crate::cli::metrics::{Forwarding, Scrape, Unmatched};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -11,6 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use std::io;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use xdrmap::bus::raw::Forwarded;
@@ -35,14 +36,19 @@ pub struct Metrics {
 
 impl Metrics {
     /// The metrics of the listeners and the plan, and with `bus` of publishing to it.
-    pub fn new(control: Arc<Control>, current: Arc<Current>, bus: bool) -> Self {
+    /// With `unmatched`, the count of events `--where` left out.
+    pub fn new(control: Arc<Control>, current: Arc<Current>, bus: bool, unmatched: Option<Arc<AtomicU64>>) -> Self {
         let mut registry = Registry::default();
         let events = Family::<Labels, Counter>::default();
         let with_errors = Family::<Labels, Counter>::default();
         let field_errors = Family::<Labels, Counter>::default();
         let rejects = Family::<Labels, Counter>::default();
         let reloads = Family::<Labels, Counter>::default();
-        registry.register("xdrmap_events", "Events written, by listener", events.clone());
+        registry.register(
+            "xdrmap_events",
+            "Events mapped (and written, unless --where left them out), by listener",
+            events.clone(),
+        );
         registry.register(
             "xdrmap_events_with_field_errors",
             "Events with at least one field error, by listener",
@@ -58,6 +64,9 @@ impl Metrics {
         let forwarded = Arc::<Forwarded>::default();
         if bus {
             registry.register_collector(Box::new(Forwarding(Arc::clone(&forwarded))));
+        }
+        if let Some(unmatched) = unmatched {
+            registry.register_collector(Box::new(Unmatched(unmatched)));
         }
         Metrics { registry, events, with_errors, field_errors, rejects, reloads, control, forwarded }
     }

@@ -8,7 +8,7 @@ mod reload;
 use super::config::{plan_files, refuse_overwrite, Loaded};
 use super::error::Error;
 use super::flags::{parse_bytes, BusArgs, GuideArgs, ReadArgs};
-use super::map::summary;
+use super::map::summary_of;
 use super::metrics as endpoint;
 use clap::{Args, ValueEnum};
 use metrics::{Metered, Metrics};
@@ -21,8 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use xdrmap::bus::raw::forward;
 use xdrmap::bus::{Bus, StreamSpec};
+use xdrmap::model::Model;
 use xdrmap::pipeline::{Current, Engine, Pipeline};
-use xdrmap::sinks::{JsonLines, RotatingFile};
+use xdrmap::query::Query;
+use xdrmap::sinks::{JsonLines, RotatingFile, Sink, Where};
 use xdrmap::sources::framing::Oversize;
 use xdrmap::sources::net::{self, Control, NetConfig, TlsFiles};
 
@@ -83,6 +85,11 @@ pub struct ServeArgs {
     /// (appended to) instead of stderr.
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
+
+    /// Write only the events this QQL query matches (`xdrmap query --help` has the syntax);
+    /// the others are counted (xdrmap_events_unmatched_total), not rejected.
+    #[arg(long = "where", value_name = "QUERY", conflicts_with = "nats")]
+    filter: Option<String>,
 
     #[command(flatten)]
     guides: GuideArgs,
@@ -175,6 +182,8 @@ enum OversizeArg {
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
+    let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
+    let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
     let certificates = [&args.tls_cert, &args.tls_key, &args.tls_client_ca].into_iter().flatten().cloned();
     let reads: Vec<PathBuf> = plan_files(&loaded.plan).into_iter().chain(certificates).collect();
     refuse_overwrite(&[("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())], &reads)?;
@@ -193,7 +202,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let current = Arc::new(Current::new(Engine { plan: loaded.plan, settings: loaded.settings }));
     let (mut source, control) = net::listen(net_config(&args, clock), runtime.handle()).map_err(Error::Other)?;
     let control = Arc::new(control);
-    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current), bus.is_some()));
+    let unmatched = filter.as_ref().map(|_| Arc::<std::sync::atomic::AtomicU64>::default());
+    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current), bus.is_some(), unmatched.clone()));
     let reloader = Reloader::new(&args, Arc::clone(&current), Arc::clone(&metrics));
     let reloads = reloader.start(args.watch).map_err(Error::Other)?;
     let handlers = {
@@ -228,12 +238,19 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
             read(&forwarded.retries)
         );
     } else {
-        let mut sink = Metered::new(JsonLines::new(events, rejects), Arc::clone(&metrics));
+        let written: Box<dyn Sink> = match (filter, &unmatched) {
+            (Some(query), Some(counter)) => {
+                Box::new(Where::new(JsonLines::new(events, rejects), query).counting_into(Arc::clone(counter)))
+            }
+            _ => Box::new(JsonLines::new(events, rejects)),
+        };
+        let mut sink = Metered::new(written, Arc::clone(&metrics));
         let threads =
             args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
         let ended = Pipeline { engine: &current, threads }.run(&mut source, &mut sink);
         ended.output.map_err(Error::Output)?;
-        eprintln!("{} ({} messages received)", summary(&ended.counts), received());
+        let unmatched = unmatched.map(|n| n.load(std::sync::atomic::Ordering::Relaxed));
+        eprintln!("{} ({} messages received)", summary_of(&ended.counts, unmatched), received());
     }
     if let Some(closed) = control.aborted() {
         eprintln!("xdrmap: the drain timeout closed {closed} connections that were still sending; what they had not sent was not read");
