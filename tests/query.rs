@@ -204,3 +204,15 @@ fn explain_where_gives_each_clause_its_verdict() {
     let value: Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(value["where"]["matches"], Value::Bool(false), "{json}");
 }
+
+/// A route without a file, or with a query that does not compile, stops `serve` before it
+/// listens, saying what would be right.
+#[test]
+fn a_bad_route_stops_serve_at_start() {
+    let (code, _, err) = xdrmap(&["serve", "--tcp", "127.0.0.1:0", "--route", "sourceUser: alice"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--route 'sourceUser: alice': give QUERY=FILE"), "{err}");
+    let (code, _, err) = xdrmap(&["serve", "--tcp", "127.0.0.1:0", "--route", "sourcePort: x=out.jsonl"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("error[Q503]") && !err.contains("listening"), "{err}");
+}

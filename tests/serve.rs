@@ -529,3 +529,32 @@ fn where_writes_only_matching_events() {
         server.stderr()
     );
 }
+
+/// `--route QUERY=FILE`: each event goes to the first route it matches (an overlap goes to
+/// the first), the rest to -o; the routes' files are appended to, rejects stay in --rejects.
+#[test]
+fn routes_send_events_to_their_own_files() {
+    let mut server = Server::start(
+        "serve-route",
+        &["--route", "sessionId: [0 .. 49]=low.jsonl", "--route", "sessionId: [40 .. 99]=mid.jsonl"],
+    );
+    let mut tcp = connect(server.addr("tcp"));
+    for n in 0..150 {
+        tcp.write_all(format!("{}\n", line(n)).as_bytes()).unwrap();
+    }
+    tcp.write_all(b"no NetScaler line\n").unwrap();
+    drop(tcp);
+    let events = format!("xdrmap_events_total{{listener=\"tcp://{}\"}}", server.addr("tcp"));
+    assert!(server.wait_for(10, |s| s.metric(&events) == 150.0), "{}", server.stderr());
+    assert_eq!(server.metric("xdrmap_routed_events_total{route=\"low.jsonl\"}"), 50.0);
+    assert_eq!(server.metric("xdrmap_routed_events_total{route=\"mid.jsonl\"}"), 50.0);
+    assert!(server.stop().success());
+    let read = |name: &str| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(server.dir.join(name)).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    assert_eq!(ids(&read("low.jsonl")), (0..50).collect::<Vec<u64>>());
+    assert_eq!(ids(&read("mid.jsonl")), (50..100).collect::<Vec<u64>>());
+    assert_eq!(ids(&server.events()), (100..150).collect::<Vec<u64>>());
+    assert_eq!(server.rejects().len(), 1, "the reject stays in --rejects");
+}

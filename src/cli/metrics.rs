@@ -69,6 +69,23 @@ impl Collector for Unmatched {
     }
 }
 
+/// The events each `serve --route` took, by its file.
+#[derive(Debug)]
+pub struct Routed(pub Vec<(String, Arc<AtomicU64>)>);
+
+impl Collector for Routed {
+    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let help = "Events sent to a --route, by its file";
+        let kind = ConstCounter::new(0u64).metric_type();
+        let mut family = e.encode_descriptor("xdrmap_routed_events", help, None, kind)?;
+        for (file, n) in &self.0 {
+            let metric = ConstCounter::new(n.load(Ordering::Relaxed));
+            metric.encode(family.encode_family(&vec![("route", file.clone())])?)?;
+        }
+        Ok(())
+    }
+}
+
 /// A worker's metrics (`consume --metrics`): the raw messages it fetched and acknowledged,
 /// the events and rejects it published.
 pub struct Worker {

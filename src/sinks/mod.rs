@@ -1,17 +1,20 @@
 //! Sinks: where results go. A [`Sink`] takes each mapped batch (its events and its rejects,
 //! in input order), makes them durable on `flush`, and fires the sources' acknowledgements
 //! once they are: JSON Lines files and streams ([`JsonLines`]), and JetStream subjects ([`JetStream`]);
-//! [`Where`] in front of one passes on only the events a QQL query matches.
+//! [`Where`] in front of one passes on only the events a QQL query matches, [`Routes`] sends
+//! them to sinks by query.
 
 mod filter;
 mod jetstream;
 mod json_lines;
 mod rotating;
+mod route;
 
 pub use filter::Where;
 pub use jetstream::{BusStats, JetStream, Unacked};
 pub use json_lines::JsonLines;
 pub use rotating::RotatingFile;
+pub use route::{Route, Routes};
 
 use crate::runtime::Reject;
 use crate::sources::{Ack, Origin};

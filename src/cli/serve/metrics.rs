@@ -3,7 +3,7 @@
 //! field errors by token, UDP drops, queue depth, reloads and the plan in use; with
 //! `--nats`, publishing to the bus.
 
-use crate::cli::metrics::{Forwarding, Scrape, Unmatched};
+use crate::cli::metrics::Scrape;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -11,10 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use std::io;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use xdrmap::bus::raw::Forwarded;
 use xdrmap::pipeline::Current;
 use xdrmap::sinks::{Mapped, Sink};
 use xdrmap::sources::net::Control;
@@ -31,13 +29,12 @@ pub struct Metrics {
     rejects: Family<Labels, Counter>,
     reloads: Family<Labels, Counter>,
     control: Arc<Control>,
-    forwarded: Arc<Forwarded>,
 }
 
 impl Metrics {
-    /// The metrics of the listeners and the plan, and with `bus` of publishing to it.
-    /// With `unmatched`, the count of events `--where` left out.
-    pub fn new(control: Arc<Control>, current: Arc<Current>, bus: bool, unmatched: Option<Arc<AtomicU64>>) -> Self {
+    /// The metrics of the listeners and the plan, and those `extras` read at each scrape
+    /// (publishing to the bus, `--where`, `--route`).
+    pub fn new(control: Arc<Control>, current: Arc<Current>, extras: Vec<Box<dyn Collector>>) -> Self {
         let mut registry = Registry::default();
         let events = Family::<Labels, Counter>::default();
         let with_errors = Family::<Labels, Counter>::default();
@@ -61,19 +58,10 @@ impl Metrics {
             let _ = reloads.get_or_create(&vec![("result", result.to_string())]);
         }
         registry.register_collector(Box::new(Live { control: Arc::clone(&control), current }));
-        let forwarded = Arc::<Forwarded>::default();
-        if bus {
-            registry.register_collector(Box::new(Forwarding(Arc::clone(&forwarded))));
+        for extra in extras {
+            registry.register_collector(extra);
         }
-        if let Some(unmatched) = unmatched {
-            registry.register_collector(Box::new(Unmatched(unmatched)));
-        }
-        Metrics { registry, events, with_errors, field_errors, rejects, reloads, control, forwarded }
-    }
-
-    /// What publishing to the bus counts.
-    pub fn forwarded(&self) -> Arc<Forwarded> {
-        Arc::clone(&self.forwarded)
+        Metrics { registry, events, with_errors, field_errors, rejects, reloads, control }
     }
 
     /// Counts a reload.

@@ -9,9 +9,10 @@ use super::config::{plan_files, refuse_overwrite, Loaded};
 use super::error::Error;
 use super::flags::{parse_bytes, BusArgs, GuideArgs, ReadArgs};
 use super::map::summary_of;
-use super::metrics as endpoint;
+use super::metrics::{self as endpoint, Forwarding, Routed, Unmatched};
 use clap::{Args, ValueEnum};
 use metrics::{Metered, Metrics};
+use prometheus_client::collector::Collector;
 use reload::Reloader;
 use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
@@ -20,11 +21,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use xdrmap::bus::raw::forward;
+use xdrmap::bus::raw::Forwarded;
 use xdrmap::bus::{Bus, StreamSpec};
 use xdrmap::model::Model;
 use xdrmap::pipeline::{Current, Engine, Pipeline};
 use xdrmap::query::Query;
-use xdrmap::sinks::{JsonLines, RotatingFile, Sink, Where};
+use xdrmap::sinks::{JsonLines, RotatingFile, Route, Routes, Sink, Where};
 use xdrmap::sources::framing::Oversize;
 use xdrmap::sources::net::{self, Control, NetConfig, TlsFiles};
 
@@ -90,6 +92,12 @@ pub struct ServeArgs {
     /// the others are counted (xdrmap_events_unmatched_total), not rejected.
     #[arg(long = "where", value_name = "QUERY", conflicts_with = "nats")]
     filter: Option<String>,
+
+    /// Send the events a QQL query matches to FILE (appended to) instead of the main output;
+    /// repeat for several routes: an event goes to the first it matches, else to -o. Rejects
+    /// stay in --rejects. The last `=` ends the query.
+    #[arg(long = "route", value_name = "QUERY=FILE", conflicts_with = "nats")]
+    routes: Vec<String>,
 
     #[command(flatten)]
     guides: GuideArgs,
@@ -184,9 +192,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
     let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
     let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
+    let routes = parse_routes(&args.routes)?;
     let certificates = [&args.tls_cert, &args.tls_key, &args.tls_client_ca].into_iter().flatten().cloned();
     let reads: Vec<PathBuf> = plan_files(&loaded.plan).into_iter().chain(certificates).collect();
-    refuse_overwrite(&[("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())], &reads)?;
+    let mut outputs = vec![("-o", args.output.as_deref()), ("--rejects", args.rejects.as_deref())];
+    outputs.extend(routes.iter().map(|(_, file)| ("--route", Some(file.as_path()))));
+    refuse_overwrite(&outputs, &reads)?;
+    let routes = open_routes(routes)?;
     // Everything that can fail is opened before the listeners start: no message is taken
     // that could not be written.
     let bus = args.nats.as_ref().map(|url| open_bus(&args, url)).transpose()?;
@@ -202,8 +214,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let current = Arc::new(Current::new(Engine { plan: loaded.plan, settings: loaded.settings }));
     let (mut source, control) = net::listen(net_config(&args, clock), runtime.handle()).map_err(Error::Other)?;
     let control = Arc::new(control);
+    let forwarded = Arc::<Forwarded>::default();
     let unmatched = filter.as_ref().map(|_| Arc::<std::sync::atomic::AtomicU64>::default());
-    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current), bus.is_some(), unmatched.clone()));
+    let mut extras: Vec<Box<dyn Collector>> = Vec::new();
+    if bus.is_some() {
+        extras.push(Box::new(Forwarding(Arc::clone(&forwarded))));
+    }
+    if let Some(n) = &unmatched {
+        extras.push(Box::new(Unmatched(Arc::clone(n))));
+    }
+    if !routes.is_empty() {
+        let taken = routes.iter().map(|(file, r)| (file.display().to_string(), Arc::clone(&r.taken)));
+        extras.push(Box::new(Routed(taken.collect())));
+    }
+    let routes: Vec<Route> = routes.into_iter().map(|(_, r)| r).collect();
+    let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current), extras));
     let reloader = Reloader::new(&args, Arc::clone(&current), Arc::clone(&metrics));
     let reloads = reloader.start(args.watch).map_err(Error::Other)?;
     let handlers = {
@@ -223,7 +248,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     };
     if let Some(bus) = &bus {
         let subjects = (args.raw_subject.as_str(), args.rejects_subject.as_str());
-        let forwarded = metrics.forwarded();
         for e in forward(&mut source, bus, subjects, Duration::from_secs(5), &forwarded) {
             eprintln!("xdrmap: {e}");
         }
@@ -238,11 +262,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
             read(&forwarded.retries)
         );
     } else {
+        let main = JsonLines::new(events, rejects);
+        let routed: Box<dyn Sink> =
+            if routes.is_empty() { Box::new(main) } else { Box::new(Routes::new(routes, main)) };
         let written: Box<dyn Sink> = match (filter, &unmatched) {
-            (Some(query), Some(counter)) => {
-                Box::new(Where::new(JsonLines::new(events, rejects), query).counting_into(Arc::clone(counter)))
-            }
-            _ => Box::new(JsonLines::new(events, rejects)),
+            (Some(query), Some(counter)) => Box::new(Where::new(routed, query).counting_into(Arc::clone(counter))),
+            _ => routed,
         };
         let mut sink = Metered::new(written, Arc::clone(&metrics));
         let threads =
@@ -270,6 +295,30 @@ fn open_bus(args: &ServeArgs, url: &str) -> Result<Bus, Error> {
     bus.stream_holding(&args.raw_subject, "raw", "xdrmap.raw.>").map_err(Error::Other)?;
     bus.stream_holding(&args.rejects_subject, "rejects", "xdrmap.rejects.>").map_err(Error::Other)?;
     Ok(bus)
+}
+
+/// `--route QUERY=FILE` flags: each query compiled, each file named.
+fn parse_routes(flags: &[String]) -> Result<Vec<(Query, PathBuf)>, Error> {
+    let compile = |flag: &String| {
+        let (query, file) = flag
+            .rsplit_once('=')
+            .filter(|(_, f)| !f.is_empty())
+            .ok_or_else(|| Error::Usage(format!("--route '{flag}': give QUERY=FILE")))?;
+        let query =
+            Query::compile(query, Model::builtin(), chrono::Utc::now()).map_err(|e| Error::Query(Box::new(e)))?;
+        Ok((query, PathBuf::from(file)))
+    };
+    flags.iter().map(compile).collect()
+}
+
+/// The routes' sinks, each file appended to, by file.
+fn open_routes(routes: Vec<(Query, PathBuf)>) -> Result<Vec<(PathBuf, Route)>, Error> {
+    let open = |(query, file): (Query, PathBuf)| {
+        let events = BufWriter::with_capacity(1 << 16, append(&file)?);
+        let sink = Box::new(JsonLines::new(events, io::sink()));
+        Ok((file, Route { query, sink, taken: Arc::default() }))
+    };
+    routes.into_iter().map(open).collect()
 }
 
 /// Where events or rejects are written.
