@@ -217,7 +217,8 @@ async fn map_replays_the_raw_stream_and_publishes_to_the_bus() {
 async fn a_subject_no_stream_holds_is_refused_at_start() {
     let Some(server) = Nats::start("subjects") else { return };
     let url = server.url.as_str();
-    let cases: [(&[&str], &str); 4] = [
+    let raw_out = format!("{url}/xdrmap.raw.out");
+    let cases: [(&[&str], &str); 5] = [
         (
             &["consume", url, "--events-subject", "nowhere.events"],
             "no stream holds the events subject 'nowhere.events'",
@@ -231,6 +232,7 @@ async fn a_subject_no_stream_holds_is_refused_at_start() {
             "no stream holds the raw subject 'raw.elsewhere'",
         ),
         (&["map", "-", "-o", &format!("{url}/nowhere")], "no stream holds the events subject 'nowhere'"),
+        (&["map", "-", "-o", &raw_out], "the events subject 'xdrmap.raw.out' is in the raw stream XDRMAP_RAW"),
     ];
     for (args, said) in cases {
         let (ok, log) = run_to_end(args);

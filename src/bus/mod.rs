@@ -146,6 +146,22 @@ impl Bus {
         })
     }
 
+    /// The stream that holds `subject`, which xdrmap publishes events or rejects (`what`) to,
+    /// checked as [`Bus::stream_holding`] does and, besides, not one of the `raw` streams: the
+    /// workers would map their own output.
+    ///
+    /// # Errors
+    /// When no stream holds it, or a raw stream does, saying what would be right.
+    pub fn output_stream(&self, subject: &str, what: &str, expected: &str, raw: &[&str]) -> Result<String, String> {
+        let held = self.stream_holding(subject, what, expected)?;
+        if raw.contains(&held.as_str()) {
+            return Err(format!(
+                "the {what} subject '{subject}' is in the raw stream {held}: the workers would map their own output; give a subject under {expected}"
+            ));
+        }
+        Ok(held)
+    }
+
     /// Sends what the client holds to the server.
     ///
     /// # Errors

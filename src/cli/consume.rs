@@ -5,7 +5,7 @@
 use super::config::Loaded;
 use super::error::Error;
 use super::flags::{BusArgs, GuideArgs, ReadArgs};
-use super::map::summary;
+use super::map::summary_of;
 use super::metrics as endpoint;
 use clap::Args;
 use std::process::ExitCode;
@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use xdrmap::bus::{Bus, StreamSpec, EVENTS_STREAM, RAW_STREAM, REJECTS_STREAM};
+use xdrmap::model::Model;
 use xdrmap::pipeline::{Current, Engine, Pipeline};
-use xdrmap::sinks::{JetStream, Unacked};
+use xdrmap::query::Query;
+use xdrmap::sinks::{JetStream, Sink, Unacked, Where};
 use xdrmap::sources::jetstream::{ConsumerConfig, JetStreamSource};
 
 /// Map raw messages from NATS JetStream, and publish their events and rejects back to it.
@@ -87,6 +89,11 @@ pub struct ConsumeArgs {
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
 
+    /// Publish only the events this QQL query matches (`xdrmap query --help` has the syntax);
+    /// the others are counted, not rejected, and their raw messages acknowledged all the same.
+    #[arg(long = "where", value_name = "QUERY")]
+    filter: Option<String>,
+
     /// Worker threads, 1 to 256 (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
@@ -103,6 +110,8 @@ pub struct ConsumeArgs {
 
 pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
+    let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
+    let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
     let metrics_socket = args.metrics.map(endpoint::bind).transpose().map_err(Error::Other)?;
     let bus = Arc::new(Bus::connect(&args.bus.config(&args.url)).map_err(Error::Other)?);
     let streams = [
@@ -116,12 +125,7 @@ pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     for (subject, what, expected) in
         [(&args.events_subject, "events", "xdrmap.events.>"), (&args.rejects_subject, "rejects", "xdrmap.rejects.>")]
     {
-        let held = bus.stream_holding(subject, what, expected).map_err(Error::Other)?;
-        if held == args.raw_stream {
-            return Err(Error::Other(format!(
-                "the {what} subject '{subject}' is in the raw stream {held}: the workers would map their own output; give a subject under {expected}"
-            )));
-        }
+        bus.output_stream(subject, what, expected, &[&args.raw_stream]).map_err(Error::Other)?;
     }
     let stop = Arc::new(AtomicBool::new(false));
     let consumer = ConsumerConfig {
@@ -135,12 +139,18 @@ pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     let mut source =
         JetStreamSource::open(Arc::clone(&bus), &args.raw_stream, consumer, Arc::clone(&stop)).map_err(Error::Other)?;
     let deadline = Duration::from_secs(args.publish_timeout.max(1));
-    let mut sink =
+    let published =
         JetStream::new(Arc::clone(&bus), args.events_subject, args.rejects_subject, deadline, Unacked::Redeliver);
+    let stats = published.stats();
+    let unmatched = Arc::<std::sync::atomic::AtomicU64>::default();
+    let mut sink: Box<dyn Sink> = match filter {
+        Some(query) => Box::new(Where::new(published, query).counting_into(Arc::clone(&unmatched))),
+        None => Box::new(published),
+    };
     bus.handle().spawn(stop_on_signal(Arc::clone(&stop)));
     eprintln!("xdrmap: consuming {} as {} from {}", args.raw_stream, args.durable, args.url);
     if let Some(socket) = metrics_socket {
-        let worker = Arc::new(endpoint::Worker::new(source.stats(), sink.stats()));
+        let worker = Arc::new(endpoint::Worker::new(source.stats(), Arc::clone(&stats)));
         let bound = endpoint::serve(socket, worker, bus.handle()).map_err(Error::Other)?;
         eprintln!("xdrmap: metrics on http://{bound}/metrics");
     }
@@ -148,10 +158,10 @@ pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
     let ended = Pipeline { engine: &engine, threads }.run(&mut source, &mut sink);
     ended.output.map_err(Error::Output)?;
-    let stats = sink.stats();
+    let unmatched = args.filter.is_some().then(|| unmatched.load(Ordering::Relaxed));
     eprintln!(
         "{} ({} published, {} duplicates dropped by the stream)",
-        summary(&ended.counts),
+        summary_of(&ended.counts, unmatched),
         stats.published.load(Ordering::Relaxed),
         stats.duplicates.load(Ordering::Relaxed)
     );

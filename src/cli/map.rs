@@ -218,7 +218,11 @@ impl MapConfig {
                     let spec = StreamSpec { name: name.into(), subjects: subjects.into() };
                     bus.ensure_stream(&spec).map_err(Error::Other)?;
                 }
-                bus.stream_holding(subject, "events", "xdrmap.events.>").map_err(Error::Other)?;
+                let mut raw = vec![bus::RAW_STREAM];
+                if let Input::Bus(_, stream) = &self.input {
+                    raw.push(stream);
+                }
+                bus.output_stream(subject, "events", "xdrmap.events.>", &raw).map_err(Error::Other)?;
                 let deadline = Duration::from_secs(10);
                 let sink = JetStream::new(bus, subject.clone(), REJECTS_SUBJECT.into(), deadline, Unacked::Fail);
                 let stats = sink.stats();
@@ -301,10 +305,6 @@ fn report(ended: Ended, threads: usize, strict: bool, unmatched: Option<u64>, ta
     } else {
         ExitCode::SUCCESS
     })
-}
-
-pub(super) fn summary(c: &Counts) -> String {
-    summary_of(c, None)
 }
 
 /// The summary; with `unmatched`, of a run whose events were filtered by `--where`.
