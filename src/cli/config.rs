@@ -4,9 +4,12 @@
 use super::error::Error;
 use super::flags::{GuideArgs, ReadArgs};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use xdrmap::diag::Diagnostics;
 use xdrmap::guide::{self, GuideSource, Plan};
 use xdrmap::runtime::Settings;
+use xdrmap::sinks::{Sink, Where};
 use xdrmap::sources::Clock;
 use xdrmap::syntax::builtin_grammars;
 use xdrmap::value::time::TimeSettings;
@@ -140,4 +143,27 @@ pub fn plan_files(plan: &xdrmap::Plan) -> Vec<PathBuf> {
     let grammars =
         plan.grammars.iter().map(|g| PathBuf::from(g.name())).filter(|p| p.extension().is_some_and(|e| e == "pest"));
     guides.chain(grammars).filter(|p| !p.starts_with("<built-in>")).collect()
+}
+
+/// A QQL query compiled against the data model, relative times counted from `now`.
+pub fn query_at(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<xdrmap::query::Query, Error> {
+    xdrmap::query::Query::compile(text, xdrmap::model::Model::builtin(), now).map_err(|e| Error::Query(Box::new(e)))
+}
+
+/// The query of a `--where` (or `--route`) flag, when one was given, compiled now.
+pub fn where_query(text: Option<&str>) -> Result<Option<xdrmap::query::Query>, Error> {
+    text.map(|q| query_at(q, chrono::Utc::now())).transpose()
+}
+
+/// `sink` behind a `--where` filter when there is a query, with the count of the events the
+/// filter leaves out.
+pub fn filtered(sink: Box<dyn Sink>, query: Option<xdrmap::query::Query>) -> (Box<dyn Sink>, Option<Arc<AtomicU64>>) {
+    match query {
+        None => (sink, None),
+        Some(query) => {
+            let filter = Where::new(sink, query);
+            let unmatched = filter.unmatched();
+            (Box::new(filter), Some(unmatched))
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! consumer shared by every worker of the same name, events and rejects go back to the bus,
 //! and a raw message is acknowledged only once its event's publish is (at-least-once).
 
-use super::config::Loaded;
+use super::config::{filtered, where_query, Loaded};
 use super::error::Error;
 use super::flags::{BusArgs, GuideArgs, ReadArgs};
 use super::map::summary_of;
@@ -13,10 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use xdrmap::bus::{Bus, StreamSpec, EVENTS_STREAM, RAW_STREAM, REJECTS_STREAM};
-use xdrmap::model::Model;
 use xdrmap::pipeline::{Current, Engine, Pipeline};
-use xdrmap::query::Query;
-use xdrmap::sinks::{JetStream, Sink, Unacked, Where};
+use xdrmap::sinks::{JetStream, Unacked};
 use xdrmap::sources::jetstream::{ConsumerConfig, JetStreamSource};
 
 /// Map raw messages from NATS JetStream, and publish their events and rejects back to it.
@@ -110,8 +108,7 @@ pub struct ConsumeArgs {
 
 pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
-    let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
-    let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
+    let filter = where_query(args.filter.as_deref())?;
     let metrics_socket = args.metrics.map(endpoint::bind).transpose().map_err(Error::Other)?;
     let bus = Arc::new(Bus::connect(&args.bus.config(&args.url)).map_err(Error::Other)?);
     let streams = [
@@ -142,11 +139,7 @@ pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     let published =
         JetStream::new(Arc::clone(&bus), args.events_subject, args.rejects_subject, deadline, Unacked::Redeliver);
     let stats = published.stats();
-    let unmatched = Arc::<std::sync::atomic::AtomicU64>::default();
-    let mut sink: Box<dyn Sink> = match filter {
-        Some(query) => Box::new(Where::new(published, query).counting_into(Arc::clone(&unmatched))),
-        None => Box::new(published),
-    };
+    let (mut sink, unmatched) = filtered(Box::new(published), filter);
     bus.handle().spawn(stop_on_signal(Arc::clone(&stop)));
     eprintln!("xdrmap: consuming {} as {} from {}", args.raw_stream, args.durable, args.url);
     if let Some(socket) = metrics_socket {
@@ -158,7 +151,7 @@ pub fn run(args: ConsumeArgs) -> Result<ExitCode, Error> {
     let threads = args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
     let ended = Pipeline { engine: &engine, threads }.run(&mut source, &mut sink);
     ended.output.map_err(Error::Output)?;
-    let unmatched = args.filter.is_some().then(|| unmatched.load(Ordering::Relaxed));
+    let unmatched = unmatched.map(|n| n.load(Ordering::Relaxed));
     eprintln!(
         "{} ({} published, {} duplicates dropped by the stream)",
         summary_of(&ended.counts, unmatched),

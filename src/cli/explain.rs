@@ -1,14 +1,13 @@
 //! `xdrmap explain`: show how one line travels through the grammar and the guide.
 
-use super::config::Loaded;
+use super::config::{where_query, Loaded};
 use super::error::Error;
 use super::flags::{GuideArgs, ReadArgs};
 use clap::Args;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
-use xdrmap::model::Model;
-use xdrmap::query::{Query, RawEvent};
+use xdrmap::query::RawEvent;
 use xdrmap::runtime::{Explanation, Mapper};
 use xdrmap::syntax::line_text;
 
@@ -43,8 +42,7 @@ pub struct ExplainArgs {
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
-    let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
-    let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
+    let filter = where_query(args.filter.as_deref())?;
     let mut mapper = Mapper::new(&loaded.plan, &loaded.settings);
     let mut stdout = io::stdout().lock();
     let mut explain_one = |line: &str| -> Result<(), Error> {

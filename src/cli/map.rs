@@ -1,6 +1,6 @@
 //! `xdrmap map`: read log lines, write one JSON event per line, reject what cannot be mapped.
 
-use super::config::{plan_files, refuse_overwrite, Loaded};
+use super::config::{filtered, plan_files, refuse_overwrite, where_query, Loaded};
 use super::error::Error;
 use super::flags::{parse_bytes, BusArgs, GuideArgs, ReadArgs};
 use super::progress::Progress;
@@ -13,10 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use xdrmap::bus::{self, Bus, StreamSpec};
-use xdrmap::model::Model;
 use xdrmap::pipeline::{Current, Ended, Engine, Pipeline};
 use xdrmap::query::Query;
-use xdrmap::sinks::{BusStats, Counts, JetStream, JsonLines, Sink, Unacked, Where};
+use xdrmap::sinks::{BusStats, Counts, JetStream, JsonLines, Sink, Unacked};
 use xdrmap::sources::jetstream::{ConsumerConfig, JetStreamSource};
 use xdrmap::sources::{Batch, Files, Pool, ReadError, Source};
 
@@ -155,8 +154,7 @@ impl MapConfig {
         refuse_overwrite(&[("-o", file), ("--rejects", args.rejects.as_deref())], &reads)?;
         let threads =
             args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
-        let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
-        let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
+        let filter = where_query(args.filter.as_deref())?;
         Ok(MapConfig {
             loaded,
             input,
@@ -240,14 +238,7 @@ fn address(url: &str, flag: &str) -> Result<(Vec<String>, Option<String>), Error
 pub fn run(args: MapArgs) -> Result<ExitCode, Error> {
     let mut config = MapConfig::from_args(args)?;
     let (sink, stats) = config.sink()?;
-    let (sink, unmatched): (Box<dyn Sink>, _) = match config.filter.take() {
-        None => (sink, None),
-        Some(query) => {
-            let filtered = Where::new(sink, query);
-            let unmatched = filtered.unmatched();
-            (Box::new(filtered), Some(unmatched))
-        }
-    };
+    let (sink, unmatched) = filtered(sink, config.filter.take());
     let mut source = Reported { source: config.source()?, printed: 0 };
     let mut sink = Progress::new(sink, source.size());
     let engine = Current::new(Engine { plan: config.loaded.plan, settings: config.loaded.settings });

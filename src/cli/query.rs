@@ -1,6 +1,7 @@
 //! `xdrmap query`: QQL over the events xdrmap writes, from JSON Lines files (gzip too) or
 //! standard input; the matching events, their count, or chosen fields as a table or CSV.
 
+use super::config::query_at;
 use super::error::Error;
 use clap::Args;
 use serde_json::{Map, Value};
@@ -8,7 +9,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use xdrmap::model::Model;
 use xdrmap::query::{Query, RawEvent};
 
 /// Search events with QQL, the query language of Qualys Context XDR.
@@ -57,7 +57,7 @@ pub struct QueryArgs {
 
 pub fn run(args: QueryArgs) -> Result<ExitCode, Error> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
-    let query = Query::compile(&args.query, Model::builtin(), now).map_err(|e| Error::Query(Box::new(e)))?;
+    let query = query_at(&args.query, now)?;
     let files = if args.files.is_empty() { vec![PathBuf::from("-")] } else { args.files.clone() };
     let mut out = Printer::new(&args, BufWriter::with_capacity(1 << 16, io::stdout().lock()));
     let mut failed = false;

@@ -2,8 +2,9 @@
 //! The others are counted, not rejected (they were mapped; they are not wanted here). Rejects
 //! and acknowledgements pass through untouched.
 
-use super::{Mapped, Sink, Stored};
-use crate::query::{Query, RawEvent};
+use super::part::split;
+use super::{Mapped, Sink};
+use crate::query::Query;
 use crate::sources::Ack;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,12 +23,6 @@ impl<S: Sink> Where<S> {
         Where { inner, query, unmatched: Arc::default() }
     }
 
-    /// Counts the events that do not match into `counter` (shared with the metrics).
-    pub fn counting_into(mut self, counter: Arc<AtomicU64>) -> Self {
-        self.unmatched = counter;
-        self
-    }
-
     /// How many events did not match, so far.
     pub fn unmatched(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.unmatched)
@@ -36,36 +31,11 @@ impl<S: Sink> Where<S> {
 
 impl<S: Sink> Sink for Where<S> {
     fn write(&mut self, batch: &Mapped) -> io::Result<()> {
-        let mut events = Vec::with_capacity(batch.events.len());
-        let mut numbers = Vec::new();
-        let mut kept = 0u64;
-        for (i, event) in batch.events.split_inclusive(|&b| b == b'\n').enumerate() {
-            // Events are xdrmap's own JSON objects; one that did not parse would be a bug, and
-            // is passed on rather than lost.
-            let line = event.strip_suffix(b"\n").unwrap_or(event);
-            if RawEvent::parse(line).is_ok_and(|e| !self.query.matches(&e)) {
-                continue;
-            }
-            kept += 1;
-            events.extend_from_slice(event);
-            if let Some(number) = batch.stored.as_ref().and_then(|s| s.events.get(i)) {
-                numbers.push(*number);
-            }
-        }
-        let total = batch.counts.events;
-        self.unmatched.fetch_add(total.saturating_sub(kept), Ordering::Relaxed);
-        let filtered = Mapped {
-            seq: batch.seq,
-            bytes: batch.bytes,
-            events,
-            rejects: batch.rejects.clone(),
-            counts: batch.counts,
-            field_errors: batch.field_errors.clone(),
-            peer: batch.peer.clone(),
-            ack: Ack::none(),
-            stored: batch.stored.as_ref().map(|s| Stored { store: Arc::clone(&s.store), events: numbers }),
-        };
-        self.inner.write(&filtered)
+        let query = &self.query;
+        let mut parts = split(batch, 2, 0, |e| usize::from(!query.matches(e)));
+        let (unmatched, kept) = (parts.pop().expect("two parts"), parts.pop().expect("two parts"));
+        self.unmatched.fetch_add(unmatched.count, Ordering::Relaxed);
+        self.inner.write(&kept.into_batch(batch, true))
     }
 
     fn flush(&mut self) -> io::Result<()> {

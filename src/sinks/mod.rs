@@ -7,6 +7,7 @@
 mod filter;
 mod jetstream;
 mod json_lines;
+mod part;
 mod rotating;
 mod route;
 

@@ -4,8 +4,9 @@
 //! handed to the main sink, so that none fires before its events are durable wherever they
 //! went.
 
-use super::{Counts, Mapped, Sink, Stored};
-use crate::query::{Query, RawEvent};
+use super::part::split;
+use super::{Mapped, Sink};
+use crate::query::Query;
 use crate::sources::Ack;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,50 +39,20 @@ impl<S: Sink> Routes<S> {
     }
 }
 
-/// A batch of some of `batch`'s events (and, for the main sink, its rejects).
-fn part(batch: &Mapped, events: Vec<u8>, numbers: Vec<u64>, n: u64, main: bool) -> Mapped {
-    let counts = if main { Counts { events: n, ..batch.counts } } else { Counts { events: n, ..Counts::default() } };
-    Mapped {
-        seq: batch.seq,
-        bytes: if main { batch.bytes } else { 0 },
-        events,
-        rejects: if main { batch.rejects.clone() } else { Vec::new() },
-        counts,
-        field_errors: if main { batch.field_errors.clone() } else { Vec::new() },
-        peer: batch.peer.clone(),
-        ack: Ack::none(),
-        stored: batch.stored.as_ref().map(|s| Stored { store: Arc::clone(&s.store), events: numbers }),
-    }
-}
-
 impl<S: Sink> Sink for Routes<S> {
     fn write(&mut self, batch: &Mapped) -> io::Result<()> {
-        let ways = self.routes.len() + 1;
-        let mut events = vec![Vec::new(); ways];
-        let mut numbers = vec![Vec::new(); ways];
-        let mut counts = vec![0u64; ways];
-        for (i, event) in batch.events.split_inclusive(|&b| b == b'\n').enumerate() {
-            let line = event.strip_suffix(b"\n").unwrap_or(event);
-            let way = RawEvent::parse(line)
-                .ok()
-                .and_then(|e| self.routes.iter().position(|r| r.query.matches(&e)))
-                .unwrap_or(ways - 1);
-            events[way].extend_from_slice(event);
-            counts[way] += 1;
-            if let Some(n) = batch.stored.as_ref().and_then(|s| s.events.get(i)) {
-                numbers[way].push(*n);
+        let main = self.routes.len();
+        let routes = &self.routes;
+        let mut parts =
+            split(batch, main + 1, main, |e| routes.iter().position(|r| r.query.matches(e)).unwrap_or(main));
+        let rest = parts.pop().expect("the main part");
+        for (route, part) in self.routes.iter_mut().zip(parts) {
+            if part.count > 0 {
+                route.taken.fetch_add(part.count, Ordering::Relaxed);
+                route.sink.write(&part.into_batch(batch, false))?;
             }
         }
-        let mut parts = events.into_iter().zip(numbers).zip(counts);
-        for route in &mut self.routes {
-            let ((events, numbers), n) = parts.next().expect("a part per route");
-            if n > 0 {
-                route.taken.fetch_add(n, Ordering::Relaxed);
-                route.sink.write(&part(batch, events, numbers, n, false))?;
-            }
-        }
-        let ((events, numbers), n) = parts.next().expect("the main part");
-        self.main.write(&part(batch, events, numbers, n, true))
+        self.main.write(&rest.into_batch(batch, true))
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -5,7 +5,7 @@
 mod metrics;
 mod reload;
 
-use super::config::{plan_files, refuse_overwrite, Loaded};
+use super::config::{filtered, plan_files, query_at, refuse_overwrite, where_query, Loaded};
 use super::error::Error;
 use super::flags::{parse_bytes, BusArgs, GuideArgs, ReadArgs};
 use super::map::summary_of;
@@ -23,10 +23,9 @@ use std::time::Duration;
 use xdrmap::bus::raw::forward;
 use xdrmap::bus::raw::Forwarded;
 use xdrmap::bus::{Bus, StreamSpec};
-use xdrmap::model::Model;
 use xdrmap::pipeline::{Current, Engine, Pipeline};
 use xdrmap::query::Query;
-use xdrmap::sinks::{JsonLines, RotatingFile, Route, Routes, Sink, Where};
+use xdrmap::sinks::{JsonLines, RotatingFile, Route, Routes, Sink};
 use xdrmap::sources::framing::Oversize;
 use xdrmap::sources::net::{self, Control, NetConfig, TlsFiles};
 
@@ -190,8 +189,7 @@ enum OversizeArg {
 
 pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let loaded = Loaded::from_flags(&args.guides, &args.read)?;
-    let filter = args.filter.as_deref().map(|q| Query::compile(q, Model::builtin(), chrono::Utc::now()));
-    let filter = filter.transpose().map_err(|e| Error::Query(Box::new(e)))?;
+    let filter = where_query(args.filter.as_deref())?;
     let routes = parse_routes(&args.routes)?;
     let certificates = [&args.tls_cert, &args.tls_key, &args.tls_client_ca].into_iter().flatten().cloned();
     let reads: Vec<PathBuf> = plan_files(&loaded.plan).into_iter().chain(certificates).collect();
@@ -199,6 +197,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     outputs.extend(routes.iter().map(|(_, file)| ("--route", Some(file.as_path()))));
     refuse_overwrite(&outputs, &reads)?;
     let routes = open_routes(routes)?;
+    let taken: Vec<(String, _)> =
+        routes.iter().map(|(file, r)| (file.display().to_string(), Arc::clone(&r.taken))).collect();
+    let routes: Vec<Route> = routes.into_iter().map(|(_, r)| r).collect();
     // Everything that can fail is opened before the listeners start: no message is taken
     // that could not be written.
     let bus = args.nats.as_ref().map(|url| open_bus(&args, url)).transpose()?;
@@ -215,7 +216,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     let (mut source, control) = net::listen(net_config(&args, clock), runtime.handle()).map_err(Error::Other)?;
     let control = Arc::new(control);
     let forwarded = Arc::<Forwarded>::default();
-    let unmatched = filter.as_ref().map(|_| Arc::<std::sync::atomic::AtomicU64>::default());
+    let (written, unmatched) = sink_of(events, rejects, routes, filter);
     let mut extras: Vec<Box<dyn Collector>> = Vec::new();
     if bus.is_some() {
         extras.push(Box::new(Forwarding(Arc::clone(&forwarded))));
@@ -223,11 +224,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
     if let Some(n) = &unmatched {
         extras.push(Box::new(Unmatched(Arc::clone(n))));
     }
-    if !routes.is_empty() {
-        let taken = routes.iter().map(|(file, r)| (file.display().to_string(), Arc::clone(&r.taken)));
-        extras.push(Box::new(Routed(taken.collect())));
+    if !taken.is_empty() {
+        extras.push(Box::new(Routed(taken)));
     }
-    let routes: Vec<Route> = routes.into_iter().map(|(_, r)| r).collect();
     let metrics = Arc::new(Metrics::new(Arc::clone(&control), Arc::clone(&current), extras));
     let reloader = Reloader::new(&args, Arc::clone(&current), Arc::clone(&metrics));
     let reloads = reloader.start(args.watch).map_err(Error::Other)?;
@@ -262,13 +261,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, Error> {
             read(&forwarded.retries)
         );
     } else {
-        let main = JsonLines::new(events, rejects);
-        let routed: Box<dyn Sink> =
-            if routes.is_empty() { Box::new(main) } else { Box::new(Routes::new(routes, main)) };
-        let written: Box<dyn Sink> = match (filter, &unmatched) {
-            (Some(query), Some(counter)) => Box::new(Where::new(routed, query).counting_into(Arc::clone(counter))),
-            _ => routed,
-        };
         let mut sink = Metered::new(written, Arc::clone(&metrics));
         let threads =
             args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
@@ -304,9 +296,7 @@ fn parse_routes(flags: &[String]) -> Result<Vec<(Query, PathBuf)>, Error> {
             .rsplit_once('=')
             .filter(|(_, f)| !f.is_empty())
             .ok_or_else(|| Error::Usage(format!("--route '{flag}': give QUERY=FILE")))?;
-        let query =
-            Query::compile(query, Model::builtin(), chrono::Utc::now()).map_err(|e| Error::Query(Box::new(e)))?;
-        Ok((query, PathBuf::from(file)))
+        Ok((query_at(query, chrono::Utc::now())?, PathBuf::from(file)))
     };
     flags.iter().map(compile).collect()
 }
@@ -319,6 +309,19 @@ fn open_routes(routes: Vec<(Query, PathBuf)>) -> Result<Vec<(PathBuf, Route)>, E
         Ok((file, Route { query, sink, taken: Arc::default() }))
     };
     routes.into_iter().map(open).collect()
+}
+
+/// What the pipeline writes to: the outputs, the routes in front of them, `--where` in front
+/// of those; and the count of the events `--where` leaves out.
+fn sink_of(
+    events: Output,
+    rejects: Output,
+    routes: Vec<Route>,
+    filter: Option<Query>,
+) -> (Box<dyn Sink>, Option<Arc<std::sync::atomic::AtomicU64>>) {
+    let main = JsonLines::new(events, rejects);
+    let routed: Box<dyn Sink> = if routes.is_empty() { Box::new(main) } else { Box::new(Routes::new(routes, main)) };
+    filtered(routed, filter)
 }
 
 /// Where events or rejects are written.
